@@ -1,0 +1,619 @@
+"""Scenario configuration: typed, validated at the edge, loaded from TOML.
+
+A scenario is a tree of frozen dataclasses. Every numeric field declares its unit and its
+allowed range; `validate` checks types, ranges, finiteness and cross-field rules (an ON RRP
+rate above interest on reserves, an end before a start) and raises one `ConfigError` whose
+message names the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+SCENARIO_PACKAGE = "fedplumbing.experiments.scenarios"
+
+
+class ConfigError(ValueError):
+    """A scenario or override is invalid; the message is one line for the user."""
+
+
+def param(
+    default: Any, lo: float | None = None, hi: float | None = None, unit: str = "", doc: str = ""
+) -> Any:
+    """Declare a dataclass field with its allowed range, unit and meaning."""
+    return field(default=default, metadata={"lo": lo, "hi": hi, "unit": unit, "doc": doc})
+
+
+def _list(default: list, doc: str = "") -> Any:
+    return field(default_factory=lambda: list(default), metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Population:
+    """How many agents of each kind."""
+
+    banks: int = param(400, 2, 20000, "", "number of banks")
+    mmfs: int = param(60, 1, 5000, "", "number of government money-market funds")
+    dealers: int = param(24, 1, 200, "", "number of primary dealers")
+    fhlbs: int = param(11, 1, 50, "", "number of Federal Home Loan Banks")
+    repo_active_banks: int = param(
+        30, 1, 20000, "", "largest banks that lend directly in the repo market"
+    )
+
+
+@dataclass(frozen=True)
+class Initial:
+    """Opening balance sheet aggregates ($ billions)."""
+
+    reserves: float = param(2300.0, 0, 20000, "$bn", "bank reserve balances")
+    on_rrp: float = param(150.0, 0, 5000, "$bn", "ON RRP take-up (MMFs and FHLBs)")
+    tga: float = param(250.0, 0, 3000, "$bn", "Treasury General Account")
+    soma_bills: float = param(0.0, 0, 10000, "$bn", "SOMA Treasury bills")
+    soma_coupons: float = param(2450.0, 0, 10000, "$bn", "SOMA Treasury notes and bonds")
+    soma_coupon_shares: list[float] = _list(
+        [0.20, 0.30, 0.30, 0.20],
+        "SOMA coupon mix: shares under 1y, 1-3y, 3-10y and over 10y remaining maturity",
+    )
+    mbs: float = param(1750.0, 0, 10000, "$bn", "SOMA agency MBS")
+    bank_assets: float = param(16500.0, 100, 100000, "$bn", "total assets of all banks")
+    bank_treasuries_share: float = param(
+        0.12, 0, 0.5, "share", "banks' Treasury holdings / bank assets"
+    )
+    mmf_assets: float = param(2500.0, 1, 20000, "$bn", "government MMF assets")
+    mmf_bill_share: float = param(0.30, 0, 0.9, "share", "MMF T-bill holdings / MMF assets")
+    dealer_inventory: float = param(250.0, 0, 5000, "$bn", "dealers' Treasury inventory")
+    hedge_fund_repo: float = param(
+        500.0, 0, 5000, "$bn", "dealers' reverse repo lending to hedge funds"
+    )
+    fhlb_liquidity: float = param(
+        120.0, 0, 2000, "$bn", "FHLB overnight liquidity (fed funds + ON RRP)"
+    )
+    fhlb_advances: float = param(700.0, 0, 3000, "$bn", "FHLB advances to banks")
+    private_bills: float = param(2000.0, 0, 30000, "$bn", "Treasury bills held privately")
+    private_coupons: float = param(
+        12000.0, 0, 60000, "$bn", "Treasury notes and bonds held privately"
+    )
+    fed_capital: float = param(40.0, 0, 1000, "$bn", "Fed capital")
+
+
+@dataclass(frozen=True)
+class RateChange:
+    """A change of administered rates taking effect on `date` (percent per year)."""
+
+    date: dt.date = param(dt.date(2018, 1, 2), doc="effective date")
+    iorb: float | None = param(None, -1, 25, "%", "interest on reserve balances")
+    on_rrp: float | None = param(None, -1, 25, "%", "ON RRP offering rate")
+    srf: float | None = param(None, -1, 25, "%", "SRF minimum bid rate")
+    discount: float | None = param(None, -1, 25, "%", "discount (primary credit) rate")
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Administered rates of the corridor (percent per year)."""
+
+    iorb: float = param(1.50, -1, 25, "%", "interest on reserve balances")
+    on_rrp: float = param(1.25, -1, 25, "%", "ON RRP offering rate")
+    srf: float = param(1.75, -1, 25, "%", "SRF minimum bid rate")
+    discount: float = param(2.25, -1, 25, "%", "discount (primary credit) rate")
+    changes: list[RateChange] = _list([], "scheduled rate changes")
+
+
+@dataclass(frozen=True)
+class RunoffStep:
+    """Runoff caps in force from `date` ($ billions per month)."""
+
+    date: dt.date = param(dt.date(2018, 1, 2), doc="effective date")
+    treasury_cap: float = param(30.0, 0, 1e6, "$bn/month", "Treasury runoff cap")
+    mbs_cap: float = param(20.0, 0, 1e6, "$bn/month", "MBS runoff cap")
+    rmp: float = param(0.0, 0, 1e4, "$bn/month", "reserve-management bill purchases")
+
+
+@dataclass(frozen=True)
+class Fed:
+    """The Fed's balance-sheet rules, facilities and reaction function."""
+
+    treasury_cap: float = param(30.0, 0, 1e6, "$bn/month", "Treasury runoff cap")
+    mbs_cap: float = param(20.0, 0, 1e6, "$bn/month", "MBS runoff cap")
+    rmp: float = param(0.0, 0, 1e4, "$bn/month", "reserve-management bill purchases")
+    runoff: list[RunoffStep] = _list([], "changes of caps over time")
+    qt_end: dt.date | None = param(None, doc="date runoff stops (full reinvestment after)")
+    treasury_reinvestment: str = param("coupons", doc="coupons | bills")
+    mbs_reinvestment: str = param("treasuries", doc="treasuries | bills | none")
+    mortgage_rate: float = param(4.5, 0, 25, "%", "30-year mortgage rate")
+    mbs_coupon: float = param(3.5, 0, 25, "%", "average coupon of the SOMA MBS book")
+    on_rrp_cap: float = param(30.0, 0, 1e4, "$bn", "ON RRP per-counterparty cap")
+    srf_enabled: bool = param(False, doc="standing repo facility available")
+    srf_stigma_bp: float = param(100.0, 0, 5000, "bp", "SRF stigma cost")
+    srf_haircut: float = param(0.02, 0, 0.5, "share", "SRF haircut on Treasuries")
+    discount_stigma_bp: float = param(
+        600.0, 0, 5000, "bp", "discount-window stigma (cost of a shortfall)"
+    )
+    repo_ops_trigger_bp: float | None = param(
+        None,
+        0,
+        5000,
+        "bp",
+        "repo spread to IORB that triggers Fed repo operations the next day (None: no reaction)",
+    )
+    repo_ops_size: float = param(75.0, 0, 5000, "$bn", "size of a Fed repo operation")
+    repo_ops_days: int = param(20, 1, 2000, "days", "days operations continue once triggered")
+
+
+@dataclass(frozen=True)
+class Treasury:
+    """Treasury cash management, issuance and taxes."""
+
+    tga_target: float = param(350.0, 0, 3000, "$bn", "TGA target")
+    tga_adjustment_days: float = param(
+        20.0, 1, 500, "days", "days over which issuance closes the TGA gap"
+    )
+    deficit_per_year: float = param(900.0, -5000, 10000, "$bn/year", "primary deficit")
+    bill_share: float = param(0.35, 0, 1, "share", "share of net issuance in bills")
+    coupon_rollover: float = param(
+        45.0, 0, 2000, "$bn", "private coupons maturing and refinanced per coupon settlement day"
+    )
+    bill_rollover: float = param(
+        100.0, 0, 5000, "$bn", "private bills maturing and refinanced per bill settlement"
+    )
+    corporate_tax: float = param(90.0, 0, 2000, "$bn", "receipts on a corporate tax date")
+    individual_tax: float = param(120.0, 0, 2000, "$bn", "receipts on the individual tax day")
+    corporate_tax_day: int = param(15, 1, 28, "day", "day of month of corporate taxes")
+    corporate_tax_months: list[int] = _list([3, 4, 6, 9, 12], "months of corporate taxes")
+    individual_tax_month: int = param(4, 1, 12, "month", "month of the individual tax day")
+    individual_tax_day: int = param(15, 1, 28, "day", "day of the individual tax day")
+    dealer_takedown: float = param(
+        0.55, 0, 1, "share", "share of coupon auctions taken down by dealers"
+    )
+    bill_mmf_takedown: float = param(0.40, 0, 1, "share", "share of bill auctions bought by MMFs")
+    average_debt_rate: float = param(2.3, 0, 25, "%", "average interest rate on public debt")
+
+
+@dataclass(frozen=True)
+class Banks:
+    """Bank behaviour (Poole-style liquidity management)."""
+
+    lclor_share: float = param(
+        0.05, 0, 0.5, "share", "mean lowest comfortable level of reserves / bank assets"
+    )
+    lclor_dispersion: float = param(0.5, 0, 3, "log-sd", "dispersion of LCLoR shares")
+    lclor_scale: float = param(1.0, 0, 10, "x", "multiplier on every bank's LCLoR")
+    big_bank_lclor_premium: float = param(0.5, 0, 5, "x", "extra LCLoR share of repo-active banks")
+    shock_share: float = param(
+        0.006, 0, 0.2, "share", "end-of-day payment shock s.d. / bank assets"
+    )
+    size_tail: float = param(1.1, 0.3, 5, "Pareto alpha", "tail index of bank sizes")
+    balance_sheet_cost_bp: float = param(
+        4.0, 0, 500, "bp", "cost of expanding the balance sheet overnight"
+    )
+    cost_dispersion_bp: float = param(3.0, 0, 500, "bp", "dispersion of balance-sheet costs")
+    quarter_end_cost_bp: float = param(
+        15.0, 0, 1000, "bp", "extra balance-sheet cost of foreign banks at quarter-ends"
+    )
+    year_end_cost_bp: float = param(25.0, 0, 2000, "bp", "extra cost of all banks at year-end")
+    foreign_share: float = param(0.3, 0, 1, "share", "share of banks that are foreign")
+    arbitrage_cost_bp: float = param(
+        7.0, 0, 500, "bp", "all-in cost of fed-funds arbitrage for foreign banks"
+    )
+    deposit_beta: float = param(0.9, 0, 1, "share", "share of bank assets funded by deposits")
+
+
+@dataclass(frozen=True)
+class MoneyFunds:
+    """Money-market fund behaviour."""
+
+    repo_premium_bp: float = param(2.0, 0, 500, "bp", "premium over ON RRP to lend in repo")
+    premium_dispersion_bp: float = param(2.0, 0, 500, "bp", "dispersion of repo premiums")
+    tax_redemption_share: float = param(
+        0.012, 0, 0.5, "share", "redemptions on a corporate tax date / MMF assets"
+    )
+    flow_volatility: float = param(0.002, 0, 0.2, "share", "daily flow s.d. / MMF assets")
+    size_tail: float = param(1.2, 0.3, 5, "Pareto alpha", "tail index of MMF sizes")
+    liquidity_buffer: float = param(0.02, 0, 0.5, "share", "cash kept unlent / assets")
+    max_repo_share: float = param(0.6, 0, 1, "share", "max share of assets lent in repo")
+
+
+@dataclass(frozen=True)
+class Dealers:
+    """Primary dealer behaviour."""
+
+    size_tail: float = param(1.3, 0.3, 5, "Pareto alpha", "tail index of dealer sizes")
+    fire_sale_cost_bp: float = param(
+        800.0, 0, 10000, "bp", "cost over IORB of raising cash without repo"
+    )
+    distribution_days: float = param(
+        4.0, 0.1, 100, "days", "half-life of auction inventory sold to investors"
+    )
+    quarter_end_capacity: float = param(
+        0.85, 0.1, 1, "share", "balance-sheet capacity at quarter-ends"
+    )
+    haircut: float = param(0.02, 0, 0.5, "share", "haircut on Treasuries in private repo")
+    hedge_fund_growth: float = param(0.0, -1, 5, "share/year", "growth of hedge-fund repo")
+
+
+@dataclass(frozen=True)
+class Fhlbs:
+    """Federal Home Loan Bank behaviour."""
+
+    premium_bp: float = param(3.0, 0, 500, "bp", "premium over ON RRP to lend fed funds")
+    fed_funds_share: float = param(0.7, 0, 1, "share", "max share of liquidity in fed funds")
+
+
+@dataclass(frozen=True)
+class Flows:
+    """Exogenous flows of the non-modelled sectors."""
+
+    currency_growth: float = param(80.0, -1000, 2000, "$bn/year", "growth of currency")
+    deposit_shift: float = param(
+        0.003, 0, 0.2, "share", "s.d. of daily deposit shifts between banks / assets"
+    )
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Historical replay driving (used when mode = "replay")."""
+
+    fidelity_gap_start: dt.date = param(
+        dt.date(2020, 3, 1), doc="start of the 'inputs only' pandemic window"
+    )
+    fidelity_gap_end: dt.date = param(dt.date(2021, 12, 31), doc="end of that window")
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """A complete scenario: dates, populations, opening balances, policy and behaviour."""
+
+    name: str = param("default", doc="scenario name")
+    description: str = param("", doc="one-line description")
+    mode: str = param("policy", doc="policy | replay")
+    start: dt.date = param(dt.date(2018, 1, 2), doc="first business day")
+    end: dt.date = param(dt.date(2021, 12, 31), doc="last day")
+    population: Population = field(default_factory=Population)
+    initial: Initial = field(default_factory=Initial)
+    rates: Rates = field(default_factory=Rates)
+    fed: Fed = field(default_factory=Fed)
+    treasury: Treasury = field(default_factory=Treasury)
+    banks: Banks = field(default_factory=Banks)
+    mmfs: MoneyFunds = field(default_factory=MoneyFunds)
+    dealers: Dealers = field(default_factory=Dealers)
+    fhlbs: Fhlbs = field(default_factory=Fhlbs)
+    flows: Flows = field(default_factory=Flows)
+    replay: Replay = field(default_factory=Replay)
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": ("policy", "replay"),
+    "fed.treasury_reinvestment": ("coupons", "bills"),
+    "fed.mbs_reinvestment": ("treasuries", "bills", "none"),
+}
+
+
+# --------------------------------------------------------------------------- building
+def _type_name(tp: Any) -> str:
+    if tp is float:
+        return "a number"
+    if tp is int:
+        return "an integer"
+    if tp is bool:
+        return "true or false"
+    if tp is str:
+        return "a string"
+    if tp is dt.date:
+        return "a date (YYYY-MM-DD)"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
+    """Convert a TOML value to the declared type, or raise ConfigError."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() == "none"):
+            return None
+        return _coerce(value, args[0], path, meta)
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        return [_coerce(v, item_tp, f"{path}[{i}]", meta) for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a table of settings, got {value!r}")
+        return _build(tp, value, path)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ConfigError(f"{path}: expected true or false, got {value!r}")
+    if tp in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}")
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}") from None
+        if not isinstance(value, int | float):
+            raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{path}: must be a finite number, got {value!r}{_range(meta)}")
+        if tp is int:
+            if float(value) != int(value):
+                raise ConfigError(f"{path}: expected an integer, got {value!r}{_range(meta)}")
+            value = int(value)
+        else:
+            value = float(value)
+        lo, hi = meta.get("lo"), meta.get("hi")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(f"{path}: {value:g} is out of range{_range(meta)}")
+        return value
+    if tp is dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{path}: expected a date (YYYY-MM-DD), got {value!r}")
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected a string, got {value!r}")
+        allowed = CHOICES.get(path)
+        if allowed and value not in allowed:
+            raise ConfigError(
+                f"{path}: {value!r} is not allowed; choose one of {', '.join(allowed)}"
+            )
+        return value
+    raise ConfigError(f"{path}: unsupported type")  # pragma: no cover
+
+
+def _range(meta: dict) -> str:
+    lo, hi = meta.get("lo"), meta.get("hi")
+    unit = f" {meta['unit']}" if meta.get("unit") else ""
+    if lo is not None and hi is not None:
+        return f" (allowed: {lo:g} to {hi:g}{unit})"
+    return ""
+
+
+def _build(cls: type, data: dict, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        where = f"{prefix}." if prefix else ""
+        raise ConfigError(
+            f"unknown setting '{where}{unknown[0]}'; allowed in "
+            f"[{prefix or 'top level'}]: {', '.join(names)}"
+        )
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        kwargs[key] = _coerce(value, hints[key], path, dict(names[key].metadata))
+    return cls(**kwargs)
+
+
+def _check_rates(prefix: str, iorb: float, on_rrp: float, srf: float, disc: float) -> None:
+    if on_rrp > iorb:
+        raise ConfigError(
+            f"{prefix}on_rrp: ON RRP rate {on_rrp:g}% is above interest on "
+            f"reserves {iorb:g}%; allowed: on_rrp <= iorb"
+        )
+    if srf < iorb:
+        raise ConfigError(
+            f"{prefix}srf: SRF rate {srf:g}% is below interest on reserves "
+            f"{iorb:g}%; allowed: srf >= iorb"
+        )
+    if disc < iorb:
+        raise ConfigError(
+            f"{prefix}discount: discount rate {disc:g}% is below interest on "
+            f"reserves {iorb:g}%; allowed: discount >= iorb"
+        )
+
+
+def validate(cfg: ScenarioConfig) -> ScenarioConfig:
+    """Check cross-field rules; return the config unchanged or raise ConfigError."""
+    if cfg.end < cfg.start:
+        raise ConfigError(f"end: {cfg.end} is before start {cfg.start}; allowed: end >= start")
+    r = cfg.rates
+    _check_rates("rates.", r.iorb, r.on_rrp, r.srf, r.discount)
+    iorb, on_rrp, srf, disc = r.iorb, r.on_rrp, r.srf, r.discount
+    last = None
+    for i, ch in enumerate(sorted(r.changes, key=lambda c: c.date)):
+        iorb = ch.iorb if ch.iorb is not None else iorb
+        on_rrp = ch.on_rrp if ch.on_rrp is not None else on_rrp
+        srf = ch.srf if ch.srf is not None else srf
+        disc = ch.discount if ch.discount is not None else disc
+        _check_rates(f"rates.changes[{i}] ({ch.date}).", iorb, on_rrp, srf, disc)
+        last = ch.date
+    del last
+    shares = cfg.initial.soma_coupon_shares
+    if len(shares) != 4 or any(s < 0 for s in shares) or abs(sum(shares) - 1) > 1e-6:
+        raise ConfigError(
+            "initial.soma_coupon_shares: need 4 non-negative shares summing to 1 "
+            f"(under 1y, 1-3y, 3-10y, over 10y), got {shares}"
+        )
+    months = cfg.treasury.corporate_tax_months
+    if any(not 1 <= m <= 12 for m in months) or len(set(months)) != len(months):
+        raise ConfigError(
+            f"treasury.corporate_tax_months: months must be distinct 1-12, got {months}"
+        )
+    p = cfg.population
+    if p.repo_active_banks > p.banks:
+        raise ConfigError(
+            f"population.repo_active_banks: {p.repo_active_banks} exceeds "
+            f"population.banks {p.banks}; allowed: 1 to {p.banks}"
+        )
+    if cfg.initial.reserves <= 0 and cfg.mode == "policy":
+        raise ConfigError("initial.reserves: must be positive in policy mode")
+    return cfg
+
+
+# --------------------------------------------------------------------------- public API
+def from_dict(data: dict) -> ScenarioConfig:
+    """Build and validate a scenario from a plain dict (e.g. parsed TOML)."""
+    return validate(_build(ScenarioConfig, data))
+
+
+def scenario_names() -> list[str]:
+    """Names of the built-in scenarios."""
+    root = resources.files(SCENARIO_PACKAGE)
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def _read_toml(text: str, where: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+
+
+def load_scenario(name_or_path: str | Path | None = None) -> ScenarioConfig:
+    """Load a built-in scenario by name, or a TOML file by path.
+
+    Args:
+        name_or_path: built-in name (see `fedplumbing scenarios`) or a path; None = default.
+
+    Raises:
+        ConfigError: unknown scenario, missing file, invalid TOML or invalid settings.
+
+    """
+    name = "default" if name_or_path is None else str(name_or_path)
+    if name in scenario_names():
+        text = resources.files(SCENARIO_PACKAGE).joinpath(f"{name}.toml").read_text()
+        where = f"scenario '{name}'"
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(
+                f"scenario: '{name}' is neither a built-in scenario "
+                f"({', '.join(scenario_names())}) nor an existing file"
+            )
+        text = path.read_text()
+        where = str(path)
+    data = _read_toml(text, where)
+    base = data.pop("extends", None)
+    if base is not None:
+        if base not in scenario_names():
+            raise ConfigError(
+                f"extends: '{base}' is not a built-in scenario; choose one of "
+                f"{', '.join(scenario_names())}"
+            )
+        parent = _read_toml(
+            resources.files(SCENARIO_PACKAGE).joinpath(f"{base}.toml").read_text(),
+            f"scenario '{base}'",
+        )
+        parent.pop("extends", None)
+        data = _merge(parent, data)
+    try:
+        return from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse `KEY=VALUE` from the command line (VALUE is read as a TOML value)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. fed.treasury_cap=50")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def apply_overrides(cfg: ScenarioConfig, overrides: dict[str, Any]) -> ScenarioConfig:
+    """Return a copy of `cfg` with dotted-key overrides applied and validated.
+
+    Args:
+        cfg: base scenario.
+        overrides: e.g. ``{"fed.treasury_cap": 50, "banks.lclor_scale": 1.2}``.
+
+    """
+    data = config_to_dict(cfg, native=True)
+    for key, value in overrides.items():
+        parts = key.split(".")
+        node = data
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"unknown setting '{key}'")
+            node = node[part]
+        if parts[-1] not in node:
+            section = ".".join(parts[:-1]) or "top level"
+            raise ConfigError(f"unknown setting '{key}'; allowed in [{section}]: {', '.join(node)}")
+        if (
+            isinstance(value, float | int)
+            and not isinstance(value, bool)
+            and not math.isfinite(value)
+        ):
+            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
+        node[parts[-1]] = value
+    return from_dict(data)
+
+
+def config_to_dict(cfg: Any, native: bool = False) -> Any:
+    """Plain-data view of a config (dates as ISO strings unless `native`)."""
+    if dataclasses.is_dataclass(cfg):
+        return {
+            f.name: config_to_dict(getattr(cfg, f.name), native) for f in dataclasses.fields(cfg)
+        }
+    if isinstance(cfg, list):
+        return [config_to_dict(v, native) for v in cfg]
+    if isinstance(cfg, dt.date) and not native:
+        return cfg.isoformat()
+    return cfg
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+def config_hash(cfg: ScenarioConfig) -> str:
+    """Stable short hash of a config (same settings, same hash)."""
+    blob = json.dumps(config_to_dict(cfg), sort_keys=True, default=_json_default)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def describe_fields(cls: type = ScenarioConfig, prefix: str = "") -> list[tuple[str, str, str]]:
+    """List (dotted name, allowed range/unit, meaning) of every setting, for docs."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        path = f"{prefix}{f.name}"
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            rows.extend(describe_fields(tp, f"{path}."))
+            continue
+        meta = f.metadata
+        allowed = _range(dict(meta)).strip(" ()").replace("allowed: ", "")
+        if path in CHOICES:
+            allowed = " | ".join(CHOICES[path])
+        rows.append((path, allowed, meta.get("doc", "")))
+    return rows
