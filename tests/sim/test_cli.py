@@ -1,0 +1,363 @@
+"""The command line: validation before any output, one-line errors, core subcommands.
+
+The ``run`` tests use a fake engine (injected as ``fedplumbing.sim.run``) so the CLI plumbing is
+tested on its own; the end-to-end tests against the real engine skip until it exists.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from fedplumbing.sim import cli
+from fedplumbing.sim.config import ScenarioConfig, config_hash
+from fedplumbing.sim.outputs import DAILY_COLUMNS, synthetic_daily
+
+GOOD_TOML = """
+extends = "default"
+name = "my-test"
+description = "a short test scenario"
+start = 2019-01-02
+end = 2019-03-29
+
+[fed]
+treasury_cap = 15.0
+"""
+
+
+@dataclass
+class FakeResult:
+    daily: pd.DataFrame
+    summary: dict[str, Any]
+    config: ScenarioConfig
+    seed: Any
+
+
+@pytest.fixture
+def fake_engine(monkeypatch) -> list[dict]:
+    """Replace fedplumbing.sim.run by a fake whose output depends on the seed; record calls."""
+    calls: list[dict] = []
+
+    def simulate(config, seed=0, *, days=None, progress=False):
+        calls.append({"config": config, "seed": seed, "days": days, "progress": progress})
+        daily = synthetic_daily(days=days or 40, seed=seed)
+        return FakeResult(
+            daily, {"max_spread_bp": float(daily["repo_spread_bp"].max())}, config, seed
+        )
+
+    module = types.ModuleType("fedplumbing.sim.run")
+    module.simulate = simulate
+    module.RunResult = FakeResult
+    module.SUMMARY_METRICS = ("max_spread_bp",)
+    monkeypatch.setitem(sys.modules, "fedplumbing.sim.run", module)
+    return calls
+
+
+@pytest.fixture
+def engine_must_not_run(fake_engine):
+    yield
+    assert fake_engine == [], "simulate was called although the input was invalid"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("fedplumbing: error: ")
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- run: input errors
+RUN_ERRORS = [
+    (["--set", "fed.no_such_cap=5"], "fed.no_such_cap"),
+    (["--set", "no_such_section.x=5"], "no_such_section.x"),
+    (["--set", "fed.treasury_cap=fast"], "fed.treasury_cap"),
+    (["--set", "fed.srf_enabled=7"], "fed.srf_enabled"),
+    (["--set", "fed.treasury_cap=nan"], "fed.treasury_cap"),
+    (["--set", "banks.lclor_scale=inf"], "banks.lclor_scale"),
+    (["--set", "rates.on_rrp=1.75"], "rates.on_rrp"),
+    (["--set", "fed.treasury_cap=-10"], "fed.treasury_cap"),
+    (["--set", "end=2017-06-30"], "end"),
+    (["--set", "fed.treasury_cap"], "--set"),
+    (["--days", "0"], "--days"),
+    (["--days", "ten"], "--days"),
+    (["--days", "-3"], "--days"),
+    (["--seed", "-1"], "--seed"),
+    (["--seed", "1.5"], "--seed"),
+    (["no-such-scenario"], "no-such-scenario"),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"), RUN_ERRORS, ids=[e[1] + "|" + " ".join(e[0]) for e in RUN_ERRORS]
+)
+def test_run_rejects_bad_input(extra, field, tmp_path, capsys, engine_must_not_run):
+    out = tmp_path / "out"
+    assert cli.main(["run", *extra, "--out", str(out)]) == 2
+    assert field in one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_run_missing_file(tmp_path, capsys, engine_must_not_run):
+    out = tmp_path / "out"
+    missing = tmp_path / "nowhere" / "scenario.toml"
+    assert cli.main(["run", str(missing), "--out", str(out)]) == 2
+    assert str(missing) in one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_run_bad_toml(tmp_path, capsys, engine_must_not_run):
+    out = tmp_path / "out"
+    bad = write(tmp_path / "bad.toml", "name = 'x'\n[fed\ntreasury_cap = 3\n")
+    assert cli.main(["run", str(bad), "--out", str(out)]) == 2
+    line = one_error_line(capsys)
+    assert "bad.toml" in line and "TOML" in line
+    assert not out.exists()
+
+
+def test_run_invalid_setting_in_file(tmp_path, capsys, engine_must_not_run):
+    out = tmp_path / "out"
+    bad = write(tmp_path / "neg.toml", "[fed]\nmbs_cap = -1.0\n")
+    assert cli.main(["run", str(bad), "--out", str(out)]) == 2
+    line = one_error_line(capsys)
+    assert "neg.toml" in line and "fed.mbs_cap" in line
+    assert not out.exists()
+
+
+def test_run_out_is_a_file(tmp_path, capsys, engine_must_not_run):
+    out = write(tmp_path / "out", "not a folder")
+    assert cli.main(["run", "--out", str(out)]) == 2
+    assert "--out" in one_error_line(capsys)
+    assert out.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "--no-such-option"], ["no-such-command"], ["run", "a", "b"], ["check"]],
+)
+def test_usage_errors_exit_2(argv, capsys, engine_must_not_run):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "Traceback" not in err
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 2
+    err = capsys.readouterr().err
+    for name in ("run", "scenarios", "check", "params"):
+        assert name in err
+
+
+def test_help_and_version_exit_0(capsys):
+    assert cli.main(["--help"]) == 0
+    assert cli.main(["run", "--help"]) == 0
+    assert "--set KEY=VALUE" in capsys.readouterr().out
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("fedplumbing ")
+
+
+# --------------------------------------------------------------------------- run: fake engine
+def test_run_writes_outputs(tmp_path, capsys, fake_engine):
+    out = tmp_path / "deep" / "out"
+    argv = ["run", "--days", "30", "--seed", "3", "--set", "fed.treasury_cap=60", "--out", str(out)]
+    assert cli.main(argv) == 0
+    (call,) = fake_engine
+    assert call["days"] == 30 and call["seed"] == 3 and call["progress"] is False
+    assert call["config"].fed.treasury_cap == 60.0
+    assert sorted(p.name for p in out.iterdir()) == ["daily.csv", "overview.png", "summary.json"]
+    daily = pd.read_csv(out / "daily.csv")
+    assert tuple(daily.columns) == DAILY_COLUMNS and len(daily) == 30
+    record = json.loads((out / "summary.json").read_text())
+    assert record["scenario"] == "default" and record["seed"] == 3
+    assert record["config_hash"] == config_hash(call["config"])
+    assert record["config"]["fed"]["treasury_cap"] == 60.0
+    printed = capsys.readouterr().out
+    assert "min reserves" in printed and "max SOFR - IORB" in printed
+    assert str(out / "daily.csv") in printed
+
+
+def test_run_quiet_prints_nothing(tmp_path, capsys, fake_engine):
+    assert cli.main(["run", "--quiet", "--days", "5", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == ""
+    assert (tmp_path / "daily.csv").exists()
+
+
+def test_run_scenario_file(tmp_path, fake_engine):
+    scenario = write(tmp_path / "s.toml", GOOD_TOML)
+    assert cli.main(["run", str(scenario), "-q", "--out", str(tmp_path / "o")]) == 0
+    assert fake_engine[0]["config"].name == "my-test"
+    assert fake_engine[0]["days"] is None
+
+
+def test_run_same_seed_same_bytes(tmp_path, fake_engine):
+    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        argv = ["run", "-q", "--days", "20", "--seed", seed, "--out", str(tmp_path / name)]
+        assert cli.main(argv) == 0
+    a, b, c = ((tmp_path / n / "daily.csv").read_bytes() for n in "abc")
+    assert a == b and a != c
+
+
+# --------------------------------------------------------------------------- other commands
+def test_scenarios_lists_default(capsys):
+    assert cli.main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.split()[0] == "default")
+    assert "QT" in line  # the description from default.toml
+
+
+def test_check_good_file(tmp_path, capsys):
+    scenario = write(tmp_path / "good.toml", GOOD_TOML)
+    assert cli.main(["check", str(scenario)]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("OK: my-test (2019-01-02 to 2019-03-29, ")
+    assert "business days" in out
+
+
+def test_check_bad_file(tmp_path, capsys):
+    bad = write(tmp_path / "bad.toml", GOOD_TOML.replace("treasury_cap = 15.0", "qt_speed = 2"))
+    assert cli.main(["check", str(bad)]) == 2
+    line = one_error_line(capsys)
+    assert "bad.toml" in line and "fed.qt_speed" in line
+
+
+def test_check_several_files(tmp_path, capsys):
+    good = write(tmp_path / "good.toml", GOOD_TOML)
+    bad = write(tmp_path / "bad.toml", "end = 2000-01-01\n")
+    assert cli.main(["check", str(good), str(bad), "default"]) == 2
+    captured = capsys.readouterr()
+    assert [ln[:4] for ln in captured.out.splitlines()] == ["OK: ", "OK: "]
+    assert len(captured.err.strip().splitlines()) == 1 and "end" in captured.err
+
+
+def test_check_with_override(capsys):
+    assert cli.main(["check", "default", "--set", "rates.iorb=1.0"]) == 2
+    assert "rates.on_rrp" in one_error_line(capsys)
+
+
+def test_params_table(capsys):
+    assert cli.main(["params"]) == 0
+    out = capsys.readouterr().out
+    assert "fed.treasury_cap" in out and "$bn/month" in out and "Treasury runoff cap" in out
+    assert "rates.changes[].iorb" in out
+    assert cli.main(["params", "srf", "--markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| setting |")
+    assert all("srf" in ln for ln in lines[2:])
+
+
+def test_params_unknown_pattern(capsys):
+    assert cli.main(["params", "no-such-thing"]) == 2
+    assert "no-such-thing" in one_error_line(capsys)
+
+
+# --------------------------------------------------------------------------- plugin commands
+PLUGIN = """
+from fedplumbing.sim.cli import CommandError
+
+
+def register(subparsers):
+    parser = subparsers.add_parser("hello", help="say hello")
+    parser.add_argument("--fail", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    if args.fail:
+        raise CommandError("hello: asked to fail")
+    print("hello from a plugin")
+"""
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    write(tmp_path / "fp_plugin_ok.py", PLUGIN)
+    write(tmp_path / "fp_plugin_noregister.py", "X = 1\n")
+    write(tmp_path / "fp_plugin_brokendep.py", "import fp_no_such_dependency  # noqa\n")
+    yield tmp_path
+    for name in ("fp_plugin_ok", "fp_plugin_noregister", "fp_plugin_brokendep"):
+        sys.modules.pop(name, None)
+
+
+def test_plugin_subcommand(plugin_dir, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, "fp_plugin_ok"])
+    assert cli.main(["hello"]) == 0
+    assert capsys.readouterr().out.strip() == "hello from a plugin"
+    assert cli.main(["hello", "--fail"]) == 2
+    assert one_error_line(capsys) == "fedplumbing: error: hello: asked to fail"
+
+
+def test_missing_command_modules_are_skipped(plugin_dir):
+    names = ["fedplumbing.sim.commands", "fp_plugin_absent", "fedplumbing.no_such_pkg.cmd"]
+    modules = cli.load_command_modules(names)
+    assert [m.__name__ for m in modules] == ["fedplumbing.sim.commands"]
+
+
+def test_real_import_errors_are_not_hidden(plugin_dir):
+    with pytest.raises(ModuleNotFoundError, match="fp_no_such_dependency"):
+        cli.load_command_modules(["fp_plugin_brokendep"])
+    with pytest.raises(TypeError, match="register"):
+        cli.load_command_modules(["fp_plugin_noregister"])
+
+
+# --------------------------------------------------------------------------- console script
+def console_script() -> str:
+    script = Path(sys.executable).parent / "fedplumbing"
+    found = str(script) if script.exists() else shutil.which("fedplumbing")
+    if found is None:
+        pytest.skip("the fedplumbing console script is not installed")
+    return found
+
+
+def test_console_script_error(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [console_script(), "run", "--set", "fed.treasury_cap=-1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fedplumbing: error: fed.treasury_cap")
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- real engine
+def real_engine():
+    # Guard until the engine lands; remove once fedplumbing.sim.run exists.
+    return pytest.importorskip("fedplumbing.sim.run")
+
+
+def test_engine_run_end_to_end(tmp_path, capsys):
+    real_engine()
+    runs = {}
+    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        out = tmp_path / name
+        assert cli.main(["run", "--days", "15", "--seed", seed, "--out", str(out)]) == 0
+        runs[name] = {f: (out / f).read_bytes() for f in ("daily.csv", "summary.json")}
+        assert (out / "overview.png").stat().st_size > 0
+    assert runs["a"] == runs["b"]
+    assert runs["a"]["daily.csv"] != runs["c"]["daily.csv"]
+    daily = pd.read_csv(tmp_path / "a" / "daily.csv")
+    assert len(daily) == 15
+    assert set(DAILY_COLUMNS) <= set(daily.columns)
+    assert "min reserves" in capsys.readouterr().out
