@@ -1,0 +1,70 @@
+import pytest
+
+from fedplumbing.experiments.report import metric_table, report
+from fedplumbing.experiments.results import load_results
+from fedplumbing.experiments.sweep import run_sweep
+
+from .fake_model import fake_run
+from .helpers import make_spec
+
+GRID = """
+    days = 10
+    seeds = 2
+    metrics = ["p99_repo_spread_bp", "min_reserves"]
+    [parameters]
+    "banks.lclor_scale" = { values = [0.5, 1.0, 1.5] }
+    "fed.treasury_cap" = { values = [0.0, 60.0] }
+    "test.fail_above" = { values = [1.2] }
+"""
+
+
+def run(out, text):
+    run_sweep(make_spec(text), out, workers=1, progress=False, run_fn=fake_run)
+
+
+def png(path):
+    return path.exists() and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_grid_report_and_heatmap(tmp_path):
+    run(tmp_path / "out", GRID)
+    text = report(tmp_path / "out")
+    frame = load_results(tmp_path / "out")
+    ok = frame[frame["status"] == "ok"]
+    assert "finished: 12 of 12 runs (8 ok, 4 failed)" in text
+    assert "6 points x 2 seeds = 12 runs" in text
+    assert f"{ok['p99_repo_spread_bp'].mean():.4g}" in text
+    assert "4 x ValueError: reserves went negative at lclor_scale=1.5 (runs 8, 9, 10, 11)" in text
+    assert png(tmp_path / "out" / "figures" / "heatmap_p99_repo_spread_bp.png")
+    table = metric_table(frame, ["p99_repo_spread_bp", "min_reserves"])
+    assert table.loc["min_reserves", "n"] == 8
+    assert table.loc["min_reserves", "max"] == ok["min_reserves"].max()
+
+
+def test_one_parameter_sweep_draws_seed_bands(tmp_path):
+    run(tmp_path / "out", GRID.replace('"fed.treasury_cap" = { values = [0.0, 60.0] }', ""))
+    text = report(tmp_path / "out", tmp_path / "figs", metric="min_reserves")
+    assert png(tmp_path / "figs" / "lines_banks.lclor_scale.png")
+    assert "min_reserves by point" in text
+
+
+def test_sampled_sweep_heatmap_is_binned(tmp_path):
+    run(tmp_path / "out", """
+        sampler = "sobol"
+        samples = 16
+        metrics = ["p99_repo_spread_bp"]
+        [parameters]
+        "banks.lclor_scale" = { low = 0.5, high = 1.5 }
+        "fed.treasury_cap" = { low = 0, high = 60 }
+    """)
+    text = report(tmp_path / "out")
+    assert "sampler sobol" in text and "banks.lclor_scale in [0.5, 1.5]" in text
+    assert png(tmp_path / "out" / "figures" / "heatmap_p99_repo_spread_bp.png")
+
+
+def test_report_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no sweep manifest"):
+        report(tmp_path)
+    run(tmp_path / "out", GRID)
+    with pytest.raises(ValueError, match="not in this sweep"):
+        report(tmp_path / "out", metric="srf_total")
