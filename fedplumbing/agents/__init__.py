@@ -1,0 +1,1 @@
+"""The agents: Fed, Treasury, banks, money-market funds, dealers and FHLBs."""

@@ -1,0 +1,1 @@
+"""Experiments: sweeps, stress tests, sensitivity, replay and the teaching app."""

@@ -43,15 +43,24 @@ def metric_table(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
             rows[m]["n"] = 0
             continue
         p5, p50, p95 = np.percentile(x, [5, 50, 95])
-        rows[m] = {"n": x.size, "mean": x.mean(), "std": x.std(ddof=1) if x.size > 1 else np.nan,
-                   "min": x.min(), "p5": p5, "p50": p50, "p95": p95, "max": x.max()}
+        rows[m] = {
+            "n": x.size,
+            "mean": x.mean(),
+            "std": x.std(ddof=1) if x.size > 1 else np.nan,
+            "min": x.min(),
+            "p5": p5,
+            "p50": p50,
+            "p95": p95,
+            "max": x.max(),
+        }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table["n"] = table["n"].astype(int)
     return table
 
 
-def report(out_dir: str | Path, out_figures_dir: str | Path | None = None, *,
-           metric: str | None = None) -> str:
+def report(
+    out_dir: str | Path, out_figures_dir: str | Path | None = None, *, metric: str | None = None
+) -> str:
     """Summarise a sweep and write its figures.
 
     Args:
@@ -74,8 +83,9 @@ def report(out_dir: str | Path, out_figures_dir: str | Path | None = None, *,
         raise FileNotFoundError(f"{out_dir}: no sweep manifest (manifest.json) found")
     spec = manifest["spec"]
     metrics: list[str] = list(spec["metrics"])
-    params = [p["name"] for p in spec["parameters"]
-              if spec["sampler"] != "grid" or len(p["values"]) > 1]
+    params = [
+        p["name"] for p in spec["parameters"] if spec["sampler"] != "grid" or len(p["values"]) > 1
+    ]
     if metric is None:
         metric = DEFAULT_METRIC if DEFAULT_METRIC in metrics else metrics[0]
     elif metric not in metrics:
@@ -84,17 +94,19 @@ def report(out_dir: str | Path, out_figures_dir: str | Path | None = None, *,
     n_ok = int((frame["status"] == "ok").sum()) if len(frame) else 0
     n_failed = len(frame) - n_ok
 
-    lines = [_header(manifest, params),
-             f"finished: {len(frame)} of {manifest['n_runs']} runs ({n_ok} ok, "
-             f"{n_failed} failed)"]
+    lines = [
+        _header(manifest, params),
+        f"finished: {len(frame)} of {manifest['n_runs']} runs ({n_ok} ok, {n_failed} failed)",
+    ]
     if n_ok:
         table = metric_table(frame, metrics)
-        lines += ["", "metrics over ok runs:",
-                  table.to_string(float_format=lambda v: f"{v:.4g}")]
+        lines += ["", "metrics over ok runs:", table.to_string(float_format=lambda v: f"{v:.4g}")]
         if params and frame["point"].nunique() <= MAX_POINT_ROWS:
-            lines += ["", f"{metric} by point (over seeds):",
-                      _point_table(frame, params, metric).to_string(
-                          float_format=lambda v: f"{v:.4g}")]
+            lines += [
+                "",
+                f"{metric} by point (over seeds):",
+                _point_table(frame, params, metric).to_string(float_format=lambda v: f"{v:.4g}"),
+            ]
     if n_failed:
         lines += ["", "failures:"]
         failed = frame[frame["status"] != "ok"]
@@ -111,9 +123,17 @@ def report(out_dir: str | Path, out_figures_dir: str | Path | None = None, *,
         if len(params) >= 2:
             path = fig_dir / f"heatmap_{metric}.png"
             values = {p["name"]: p.get("values") for p in spec["parameters"]}
-            plot_heatmap(ok, params[0], params[1], metric, path,
-                         sampled=spec["sampler"] != "grid", others=params[2:],
-                         x_values=values[params[0]], y_values=values[params[1]])
+            plot_heatmap(
+                ok,
+                params[0],
+                params[1],
+                metric,
+                path,
+                sampled=spec["sampler"] != "grid",
+                others=params[2:],
+                x_values=values[params[0]],
+                y_values=values[params[1]],
+            )
             figures.append(path)
         else:
             path = fig_dir / f"lines_{_safe(params[0])}.png"
@@ -129,11 +149,14 @@ def _header(manifest: dict, params: list[str]) -> str:
     if spec["sampler"] == "grid":
         desc = ", ".join(f"{p['name']}: {len(p['values'])} values" for p in spec["parameters"])
     else:
-        desc = ", ".join(f"{p['name']} in [{p['low']:g}, {p['high']:g}]"
-                         for p in spec["parameters"])
-    return (f"sweep {manifest.get('spec_hash', '?')}: scenario {spec['scenario']}, sampler "
-            f"{spec['sampler']}, {len(params)} parameter(s) ({desc or 'none'}), "
-            f"{manifest['n_points']} points x {spec['seeds']} seeds = {manifest['n_runs']} runs")
+        desc = ", ".join(
+            f"{p['name']} in [{p['low']:g}, {p['high']:g}]" for p in spec["parameters"]
+        )
+    return (
+        f"sweep {manifest.get('spec_hash', '?')}: scenario {spec['scenario']}, sampler "
+        f"{spec['sampler']}, {len(params)} parameter(s) ({desc or 'none'}), "
+        f"{manifest['n_points']} points x {spec['seeds']} seeds = {manifest['n_runs']} runs"
+    )
 
 
 def _point_table(frame: pd.DataFrame, params: list[str], metric: str) -> pd.DataFrame:
@@ -152,9 +175,18 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def plot_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, path: str | Path, *,
-                 sampled: bool = False, others: list[str] | None = None,
-                 x_values: list | None = None, y_values: list | None = None) -> Path:
+def plot_heatmap(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str,
+    path: str | Path,
+    *,
+    sampled: bool = False,
+    others: list[str] | None = None,
+    x_values: list | None = None,
+    y_values: list | None = None,
+) -> Path:
     """Write a heat map of ``metric`` (mean over seeds) over parameters ``x`` and ``y``.
 
     Args:
@@ -177,8 +209,13 @@ def plot_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, path: str | P
     ax = fig.subplots()
     if sampled:
         n_bins = max(2, min(12, round(math.sqrt(frame["point"].nunique()))))
-        stat, xe, ye, _ = binned_statistic_2d(frame[x].to_numpy(float), frame[y].to_numpy(float),
-                                              frame[metric].to_numpy(float), "mean", bins=n_bins)
+        stat, xe, ye, _ = binned_statistic_2d(
+            frame[x].to_numpy(float),
+            frame[y].to_numpy(float),
+            frame[metric].to_numpy(float),
+            "mean",
+            bins=n_bins,
+        )
         mesh = ax.pcolormesh(xe, ye, stat.T, cmap="viridis")
         ax.set_xlabel(x)
         ax.set_ylabel(y)
@@ -187,18 +224,27 @@ def plot_heatmap(frame: pd.DataFrame, x: str, y: str, metric: str, path: str | P
         if x_values is not None and y_values is not None:
             grid = grid.reindex(index=sorted(y_values), columns=sorted(x_values))
         mesh = ax.imshow(grid.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
-        ax.set_xticks(range(grid.shape[1]), [f"{v:g}" if _num(v) else str(v)
-                                             for v in grid.columns], rotation=45)
-        ax.set_yticks(range(grid.shape[0]), [f"{v:g}" if _num(v) else str(v)
-                                             for v in grid.index])
+        ax.set_xticks(
+            range(grid.shape[1]),
+            [f"{v:g}" if _num(v) else str(v) for v in grid.columns],
+            rotation=45,
+        )
+        ax.set_yticks(range(grid.shape[0]), [f"{v:g}" if _num(v) else str(v) for v in grid.index])
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         if grid.size <= MAX_ANNOTATED_CELLS:
             values = grid.to_numpy(float)
             for (i, j), v in np.ndenumerate(values):
                 text = f"{v:.3g}" if np.isfinite(v) else "no ok run"
-                ax.text(j, i, text, ha="center", va="center", fontsize=7, color="w"
-                        if np.isfinite(v) else "k")
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="w" if np.isfinite(v) else "k",
+                )
     fig.colorbar(mesh, ax=ax, label=metric)
     over = "seeds" + (f" and {', '.join(others)}" if others else "")
     ax.set_title(f"{metric}: mean over {over}", fontsize=10)
@@ -210,8 +256,7 @@ def _num(v: object) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
 
 
-def plot_seed_bands(frame: pd.DataFrame, param: str, metrics: list[str],
-                    path: str | Path) -> Path:
+def plot_seed_bands(frame: pd.DataFrame, param: str, metrics: list[str], path: str | Path) -> Path:
     """Write one panel per metric against ``param``: seed mean, min-max band and seed dots.
 
     Args:

@@ -214,8 +214,7 @@ def write_run(
         if meta:
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
         write_table_atomic(table, run_file(out_dir, run_id, DAILY_DIR))
-    table = pa.Table.from_pylist([dict(row)], schema=schema.with_metadata(meta) if meta
-                                 else schema)
+    table = pa.Table.from_pylist([dict(row)], schema=schema.with_metadata(meta) if meta else schema)
     path = run_file(out_dir, run_id)
     write_table_atomic(table, path)
     return path

@@ -352,16 +352,19 @@ def _scenario(value: object, base_dir: str | Path | None) -> str:
 def _samples(value: object, sampler: str) -> int | None:
     if sampler == "grid":
         if value is not None:
-            raise SpecError("samples: only used with sampler = 'lhs' or 'sobol' (a grid's size "
-                            "is the product of its values)")
+            raise SpecError(
+                "samples: only used with sampler = 'lhs' or 'sobol' (a grid's size "
+                "is the product of its values)"
+            )
         return None
     if value is None:
         raise SpecError(f"samples: required with sampler = '{sampler}' (an integer >= 1)")
     n = _int("samples", value, low=1)
     if sampler == "sobol" and n & (n - 1):
         lower = 1 << (n.bit_length() - 1)
-        raise SpecError(f"samples: sampler 'sobol' needs a power of 2 (got {n}; use {lower} "
-                        f"or {lower * 2})")
+        raise SpecError(
+            f"samples: sampler 'sobol' needs a power of 2 (got {n}; use {lower} or {lower * 2})"
+        )
     return n
 
 
@@ -394,19 +397,22 @@ def _parameters(table: object, sampler: str) -> tuple[ParameterSpec, ...]:
     _collect_leaves(table, "", leaves)
     params = tuple(_parameter(name, body, sampler) for name, body in leaves)
     if sampler != "grid" and not params:
-        raise SpecError(f"parameters: sampler '{sampler}' needs at least one parameter with "
-                        "low/high")
+        raise SpecError(
+            f"parameters: sampler '{sampler}' needs at least one parameter with low/high"
+        )
     return params
 
 
-def _collect_leaves(table: Mapping[str, object], prefix: str,
-                    out: list[tuple[str, Mapping[str, object]]]) -> None:
+def _collect_leaves(
+    table: Mapping[str, object], prefix: str, out: list[tuple[str, Mapping[str, object]]]
+) -> None:
     """Flatten nested TOML tables (``banks.x = {...}``) into dotted parameter names."""
     for key, body in table.items():
         name = f"{prefix}{key}"
         if not isinstance(body, Mapping):
-            raise SpecError(f"parameters.{name}: expected a table with values = [...] or "
-                            f"low/high, got {body!r}")
+            raise SpecError(
+                f"parameters.{name}: expected a table with values = [...] or low/high, got {body!r}"
+            )
         is_namespace = all(isinstance(v, Mapping) for v in body.values())
         if not is_namespace or any(k in PARAMETER_KEYS for k in body):
             out.append((name, body))
@@ -424,16 +430,20 @@ def _parameter(name: str, body: Mapping[str, object], sampler: str) -> Parameter
     has_values = "values" in body
     has_range = "low" in body or "high" in body
     if has_values and has_range:
-        raise SpecError(f"{field}: use either values = [...] (grid) or low/high (lhs, sobol), "
-                        "not both")
+        raise SpecError(
+            f"{field}: use either values = [...] (grid) or low/high (lhs, sobol), not both"
+        )
     if sampler == "grid":
         if not has_values:
-            raise SpecError(f"{field}: sampler 'grid' needs values = [...]; low/high are for "
-                            "sampler = 'lhs' or 'sobol'")
+            raise SpecError(
+                f"{field}: sampler 'grid' needs values = [...]; low/high are for "
+                "sampler = 'lhs' or 'sobol'"
+            )
         return ParameterSpec(name, values=_grid_values(field, body["values"]))
     if has_values:
-        raise SpecError(f"{field}: sampler '{sampler}' needs low/high; values = [...] is for "
-                        "sampler = 'grid'")
+        raise SpecError(
+            f"{field}: sampler '{sampler}' needs low/high; values = [...] is for sampler = 'grid'"
+        )
     low = _bound(f"{field}.low", body.get("low"))
     high = _bound(f"{field}.high", body.get("high"))
     if not low < high:
@@ -454,8 +464,7 @@ def _bound(field: str, value: object) -> float:
 def _grid_values(field: str, values: object) -> tuple[ParamValue, ...]:
     field = f"{field}.values"
     if not isinstance(values, list):
-        raise SpecError(f"{field}: expected a list of numbers, booleans or strings, got "
-                        f"{values!r}")
+        raise SpecError(f"{field}: expected a list of numbers, booleans or strings, got {values!r}")
     if not values:
         raise SpecError(f"{field}: empty grid; give at least one value")
     kinds = {_kind(field, v) for v in values}
@@ -486,8 +495,10 @@ def _kind(field: str, value: object) -> str:
 def _check_names(parameters: tuple[ParameterSpec, ...], metrics: tuple[str, ...]) -> None:
     for param in parameters:
         if param.name in RESERVED_COLUMNS or param.name in metrics:
-            raise SpecError(f"parameters.{param.name}: name clashes with a result column; "
-                            f"reserved: {', '.join(RESERVED_COLUMNS)} and the metric names")
+            raise SpecError(
+                f"parameters.{param.name}: name clashes with a result column; "
+                f"reserved: {', '.join(RESERVED_COLUMNS)} and the metric names"
+            )
 
 
 def _unknown(what: str, value: object, allowed: Collection[str]) -> str:

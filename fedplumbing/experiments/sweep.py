@@ -57,12 +57,15 @@ __all__ = [
     "simulate_run",
 ]
 
-type RunFn = Callable[[dict[str, object], np.random.SeedSequence],
-                      tuple[Mapping[str, float], pd.DataFrame | None]]
+type RunFn = Callable[
+    [dict[str, object], np.random.SeedSequence], tuple[Mapping[str, float], pd.DataFrame | None]
+]
 
 FORMAT = "fedplumbing-sweep/1"
-SEED_SCHEME = ("run i uses numpy.random.SeedSequence(base_seed, spawn_key=(i,)), i.e. "
-               "SeedSequence(base_seed).spawn(n_runs)[i]; run i = point * seeds + replicate")
+SEED_SCHEME = (
+    "run i uses numpy.random.SeedSequence(base_seed, spawn_key=(i,)), i.e. "
+    "SeedSequence(base_seed).spawn(n_runs)[i]; run i = point * seeds + replicate"
+)
 MAX_ERROR_CHARS = 1000
 
 
@@ -95,8 +98,12 @@ class RunTask:
 
     def request(self) -> dict[str, object]:
         """Return the dict handed to ``run_fn`` (run identity deliberately left out)."""
-        return {"scenario": self.scenario, "days": self.days,
-                "overrides": dict(self.params), "keep_daily": self.keep_daily}
+        return {
+            "scenario": self.scenario,
+            "days": self.days,
+            "overrides": dict(self.params),
+            "keep_daily": self.keep_daily,
+        }
 
 
 @dataclass
@@ -233,11 +240,19 @@ def execute_run(run_fn: RunFn, task: RunTask) -> RunOutcome:
             raise KeyError(f"run summary lacks metric(s): {', '.join(missing)}")
         metrics: dict[str, float | None] = {m: float(summary[m]) for m in task.metrics}
     except Exception as exc:
-        return RunOutcome(task.run_id, dict.fromkeys(task.metrics), "failed", _error_text(exc),
-                          time.perf_counter() - start, worker, versions)
+        return RunOutcome(
+            task.run_id,
+            dict.fromkeys(task.metrics),
+            "failed",
+            _error_text(exc),
+            time.perf_counter() - start,
+            worker,
+            versions,
+        )
     keep = daily if task.keep_daily and daily is not None else None
-    return RunOutcome(task.run_id, metrics, "ok", None, time.perf_counter() - start, worker,
-                      versions, keep)
+    return RunOutcome(
+        task.run_id, metrics, "ok", None, time.perf_counter() - start, worker, versions, keep
+    )
 
 
 def _error_text(exc: BaseException) -> str:
@@ -253,8 +268,9 @@ def _base_config(scenario: str):
     return load_scenario(scenario)
 
 
-def simulate_run(request: dict[str, object],
-                 seed: np.random.SeedSequence) -> tuple[Mapping[str, float], pd.DataFrame | None]:
+def simulate_run(
+    request: dict[str, object], seed: np.random.SeedSequence
+) -> tuple[Mapping[str, float], pd.DataFrame | None]:
     """Default ``run_fn``: one run of the fedplumbing model.
 
     Args:
@@ -305,8 +321,9 @@ def _config_hashes(spec: SweepSpec, runs: list[RunPoint]) -> tuple[str | None, l
             cfg = sim_config.apply_overrides(base, dict(run.params)) if run.params else base
         except config_error as exc:
             shown = ", ".join(f"{k}={v!r}" for k, v in run.params.items())
-            raise SpecError(f"parameters: point {run.point} ({shown}) rejected: "
-                            f"{' '.join(str(exc).split())}") from None
+            raise SpecError(
+                f"parameters: point {run.point} ({shown}) rejected: {' '.join(str(exc).split())}"
+            ) from None
         hashes.append(sim_config.config_hash(cfg))
     return sim_config.config_hash(base), hashes
 
@@ -318,17 +335,22 @@ def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> 
     try:
         existing = results.read_manifest(out_dir)
     except (ValueError, OSError) as exc:
-        raise SpecError(f"out_dir: {out_dir}/{results.MANIFEST} is unreadable ({exc}); "
-                        "use a fresh directory") from None
+        raise SpecError(
+            f"out_dir: {out_dir}/{results.MANIFEST} is unreadable ({exc}); use a fresh directory"
+        ) from None
     if existing is None:
         if out_dir.exists() and any(out_dir.iterdir()):
-            raise SpecError(f"out_dir: {out_dir} is not empty and holds no sweep manifest; "
-                            "use a fresh directory")
+            raise SpecError(
+                f"out_dir: {out_dir} is not empty and holds no sweep manifest; "
+                "use a fresh directory"
+            )
         return False
     if not resume:
         done = len(results.finished_run_ids(out_dir))
-        raise SpecError(f"out_dir: {out_dir} already holds a sweep ({done} runs finished); "
-                        "resume it (--resume) or use a fresh directory")
+        raise SpecError(
+            f"out_dir: {out_dir} already holds a sweep ({done} runs finished); "
+            "resume it (--resume) or use a fresh directory"
+        )
     for key in ("spec", "run_fn", "config_hash"):
         old, new = existing.get(key), manifest[key]
         if key == "config_hash" and (old is None or new is None):
@@ -338,14 +360,17 @@ def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> 
             if key == "spec" and isinstance(old, dict) and isinstance(new, dict):
                 fields = sorted(k for k in new.keys() | old.keys() if old.get(k) != new.get(k))
                 detail = "spec field(s) " + ", ".join(fields)
-            raise SpecError(f"out_dir: {out_dir} holds a different sweep ({detail} differ from "
-                            "its manifest); use a fresh directory")
+            raise SpecError(
+                f"out_dir: {out_dir} holds a different sweep ({detail} differ from "
+                "its manifest); use a fresh directory"
+            )
     return True
 
 
 @contextlib.contextmanager
-def _open_executor(executor: Executor | None, workers: int | None, scheduler: str | None,
-                   dask_local: int | None):
+def _open_executor(
+    executor: Executor | None, workers: int | None, scheduler: str | None, dask_local: int | None
+):
     """Yield ``(executor, capacity)``; executors opened here are shut down on exit."""
     if executor is not None:
         yield executor, workers or getattr(executor, "_max_workers", None) or os.cpu_count() or 1
@@ -357,9 +382,15 @@ def _open_executor(executor: Executor | None, workers: int | None, scheduler: st
             if scheduler is not None:
                 client = stack.enter_context(Client(scheduler))
             else:
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=dask_local, threads_per_worker=1, processes=True,
-                    host="127.0.0.1", dashboard_address=None))
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=dask_local,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                    )
+                )
                 client = stack.enter_context(Client(cluster))
             capacity = workers or sum(client.nthreads().values()) or 1
             yield client.get_executor(pure=False), capacity
@@ -429,14 +460,20 @@ def run_sweep(
         spec = load_spec(spec, check_config=default_model)
     if scheduler is not None and dask_local is not None:
         raise SpecError("scheduler/dask_local: give at most one of them")
-    for name, value in (("workers", workers), ("dask_local", dask_local),
-                        ("max_in_flight", max_in_flight)):
+    for name, value in (
+        ("workers", workers),
+        ("dask_local", dask_local),
+        ("max_in_flight", max_in_flight),
+    ):
         if value is not None and value < 1:
             raise SpecError(f"{name}: must be an integer >= 1 (got {value})")
     out_dir = Path(out_dir)
     runs = plan_runs(spec)
-    base_hash, point_hashes = (_config_hashes(spec, runs) if default_model
-                               else (None, [None] * (runs[-1].point + 1 if runs else 0)))
+    base_hash, point_hashes = (
+        _config_hashes(spec, runs)
+        if default_model
+        else (None, [None] * (runs[-1].point + 1 if runs else 0))
+    )
     manifest = {
         "format": FORMAT,
         "spec": json.loads(json.dumps(spec.to_dict())),
@@ -460,16 +497,26 @@ def run_sweep(
 
     summary = SweepSummary(out_dir=out_dir, total=len(wanted))
     statuses = results.run_statuses(out_dir)
-    todo = [r for r in wanted
-            if r.run_id not in statuses or (retry_failed and statuses[r.run_id] == "failed")]
+    todo = [
+        r
+        for r in wanted
+        if r.run_id not in statuses or (retry_failed and statuses[r.run_id] == "failed")
+    ]
     summary.skipped = len(wanted) - len(todo)
     summary.previously_failed = sum(
-        1 for r in wanted if statuses.get(r.run_id) == "failed" and not retry_failed)
+        1 for r in wanted if statuses.get(r.run_id) == "failed" and not retry_failed
+    )
     writer = _RunWriter(out_dir, spec, point_hashes, manifest)
     tasks = (_task(spec, r) for r in todo)
     with _open_executor(executor, workers, scheduler, dask_local) as (pool, capacity):
-        bar = tqdm(total=len(wanted), initial=summary.skipped, unit="run", dynamic_ncols=True,
-                   disable=not (progress and sys.stderr.isatty()), file=sys.stderr)
+        bar = tqdm(
+            total=len(wanted),
+            initial=summary.skipped,
+            unit="run",
+            dynamic_ncols=True,
+            disable=not (progress and sys.stderr.isatty()),
+            file=sys.stderr,
+        )
         try:
             _drive(pool, run_fn, tasks, max_in_flight or 2 * capacity, writer, summary, bar)
         finally:
@@ -490,21 +537,38 @@ def _select(runs: list[RunPoint], run_ids: Iterable[int] | None) -> list[RunPoin
 
 
 def _task(spec: SweepSpec, run: RunPoint) -> RunTask:
-    return RunTask(run.run_id, run.point, run.replicate, dict(run.params), spec.scenario,
-                   spec.days, spec.base_seed, spec.metrics, spec.keep_daily)
+    return RunTask(
+        run.run_id,
+        run.point,
+        run.replicate,
+        dict(run.params),
+        spec.scenario,
+        spec.days,
+        spec.base_seed,
+        spec.metrics,
+        spec.keep_daily,
+    )
 
 
 class _RunWriter:
     """Turns outcomes into summary rows and stores them (in the calling process)."""
 
-    def __init__(self, out_dir: Path, spec: SweepSpec, point_hashes: list[str | None],
-                 manifest: Mapping[str, object]) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        spec: SweepSpec,
+        point_hashes: list[str | None],
+        manifest: Mapping[str, object],
+    ) -> None:
         self.out_dir = out_dir
         self.spec = spec
         self.point_hashes = point_hashes
         self.schema = results.summary_schema(spec)
-        self.meta = {"spec_hash": manifest["spec_hash"], "run_fn": manifest["run_fn"],
-                     "config_hash": manifest["config_hash"]}
+        self.meta = {
+            "spec_hash": manifest["spec_hash"],
+            "run_fn": manifest["run_fn"],
+            "config_hash": manifest["config_hash"],
+        }
 
     def write(self, task: RunTask, outcome: RunOutcome) -> None:
         row: dict[str, object] = {
@@ -521,15 +585,25 @@ class _RunWriter:
             "worker": outcome.worker,
             "config_hash": self.point_hashes[task.point],
         }
-        meta = json.dumps({**self.meta, "seed": {"entropy": task.base_seed,
-                                                 "spawn_key": [task.run_id]},
-                           "versions": outcome.versions})
-        results.write_run(self.out_dir, row, self.schema, daily=outcome.daily,
-                          metadata_json=meta)
+        meta = json.dumps(
+            {
+                **self.meta,
+                "seed": {"entropy": task.base_seed, "spawn_key": [task.run_id]},
+                "versions": outcome.versions,
+            }
+        )
+        results.write_run(self.out_dir, row, self.schema, daily=outcome.daily, metadata_json=meta)
 
 
-def _drive(pool: Executor, run_fn: RunFn, tasks: Iterable[RunTask], max_in_flight: int,
-           writer: _RunWriter, summary: SweepSummary, bar: tqdm) -> None:
+def _drive(
+    pool: Executor,
+    run_fn: RunFn,
+    tasks: Iterable[RunTask],
+    max_in_flight: int,
+    writer: _RunWriter,
+    summary: SweepSummary,
+    bar: tqdm,
+) -> None:
     """Submit tasks with at most ``max_in_flight`` outstanding; store each as it finishes."""
     pending = iter(tasks)
     in_flight: dict[Future, RunTask] = {}

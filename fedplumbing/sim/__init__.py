@@ -1,0 +1,1 @@
+"""The simulation engine: ledger, calendar, markets, facilities, config, model, CLI."""

@@ -74,7 +74,7 @@ class Initial:
     mmf_bill_share: float = param(0.30, 0, 0.9, "share", "MMF T-bill holdings / MMF assets")
     dealer_inventory: float = param(250.0, 0, 5000, "$bn", "dealers' Treasury inventory")
     hedge_fund_repo: float = param(
-        500.0, 0, 5000, "$bn", "dealers' reverse repo lending to hedge funds"
+        1200.0, 0, 5000, "$bn", "dealers' reverse repo lending to hedge funds"
     )
     fhlb_liquidity: float = param(
         120.0, 0, 2000, "$bn", "FHLB overnight liquidity (fed funds + ON RRP)"
@@ -129,9 +129,10 @@ class Fed:
     runoff: list[RunoffStep] = _list([], "changes of caps over time")
     qt_end: dt.date | None = param(None, doc="date runoff stops (full reinvestment after)")
     treasury_reinvestment: str = param("coupons", doc="coupons | bills")
-    mbs_reinvestment: str = param("treasuries", doc="treasuries | bills | none")
+    mbs_reinvestment: str = param("treasuries", doc="treasuries | bills | mbs | none")
     mortgage_rate: float = param(4.5, 0, 25, "%", "30-year mortgage rate")
     mbs_coupon: float = param(3.5, 0, 25, "%", "average coupon of the SOMA MBS book")
+    soma_coupon_yield: float = param(2.4, 0, 25, "%", "average coupon of SOMA notes and bonds")
     on_rrp_cap: float = param(30.0, 0, 1e4, "$bn", "ON RRP per-counterparty cap")
     srf_enabled: bool = param(False, doc="standing repo facility available")
     srf_stigma_bp: float = param(100.0, 0, 5000, "bp", "SRF stigma cost")
@@ -220,7 +221,10 @@ class MoneyFunds:
     flow_volatility: float = param(0.002, 0, 0.2, "share", "daily flow s.d. / MMF assets")
     size_tail: float = param(1.2, 0.3, 5, "Pareto alpha", "tail index of MMF sizes")
     liquidity_buffer: float = param(0.02, 0, 0.5, "share", "cash kept unlent / assets")
-    max_repo_share: float = param(0.6, 0, 1, "share", "max share of assets lent in repo")
+    max_repo_share: float = param(0.35, 0, 1, "share", "usual share of assets lent in private repo")
+    switch_spread_bp: float = param(
+        8.0, 0, 500, "bp", "extra spread over ON RRP that moves ON RRP cash to repo"
+    )
 
 
 @dataclass(frozen=True)
@@ -254,9 +258,18 @@ class Flows:
     """Exogenous flows of the non-modelled sectors."""
 
     currency_growth: float = param(80.0, -1000, 2000, "$bn/year", "growth of currency")
-    deposit_shift: float = param(
-        0.003, 0, 0.2, "share", "s.d. of daily deposit shifts between banks / assets"
+    mmf_growth: float = param(0.0, -1, 5, "share/year", "trend growth of MMF assets")
+
+
+@dataclass(frozen=True)
+class Markets:
+    """Microstructure of the daily call markets."""
+
+    sessions: int = param(40, 1, 500, "", "intraday sessions per market")
+    repo_imbalance: float = param(
+        0.15, 0, 0.95, "share", "front-loading of repo demand (early settlement)"
     )
+    fed_funds_imbalance: float = param(0.10, 0, 0.95, "share", "front-loading of fed funds demand")
 
 
 @dataclass(frozen=True)
@@ -288,13 +301,14 @@ class ScenarioConfig:
     dealers: Dealers = field(default_factory=Dealers)
     fhlbs: Fhlbs = field(default_factory=Fhlbs)
     flows: Flows = field(default_factory=Flows)
+    markets: Markets = field(default_factory=Markets)
     replay: Replay = field(default_factory=Replay)
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "mode": ("policy", "replay"),
     "fed.treasury_reinvestment": ("coupons", "bills"),
-    "fed.mbs_reinvestment": ("treasuries", "bills", "none"),
+    "fed.mbs_reinvestment": ("treasuries", "bills", "mbs", "none"),
 }
 
 

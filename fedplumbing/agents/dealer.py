@@ -1,0 +1,51 @@
+"""Primary dealers: they must finance their Treasury inventory and hedge-fund lending overnight."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fedplumbing.agents.base import PopulationAgent
+
+#: Share of a dealer's funding need that is elastic (hedge-fund lending it can cut).
+ELASTIC_SHARE = 0.10
+
+
+class Dealer(PopulationAgent):
+    """A primary dealer financing its inventory in repo.
+
+    Its demand is inelastic up to its fallback rate: the SRF rate plus a stigma cost when the
+    SRF exists, otherwise the cost of raising cash by fire sales. A small part (the
+    hedge-fund book it can shrink) is bid only up to IORB plus a small spread. It can borrow
+    only against the collateral it has: its own inventory and the collateral hedge funds
+    gave it, less haircuts.
+    """
+
+    population_name = "dealers"
+
+    @property
+    def inventory(self) -> float:
+        """Treasury inventory (bills + coupons, $bn)."""
+        ledger = self.model.ledger
+        return float(ledger.held("bills", self.row) + ledger.held("coupons", self.row))
+
+    @property
+    def funding_need(self) -> float:
+        """Cash the dealer must raise before the end of the day ($bn)."""
+        return max(0.0, -float(self.model.ledger.held("deposits", self.row)))
+
+    @staticmethod
+    def funding_bids(
+        need: np.ndarray,
+        collateral_capacity: np.ndarray,
+        iorb: float,
+        fallback_rate: float,
+        elastic_limit: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bids for repo funding: (amounts, rates), each of shape (dealers, 2)."""
+        need = np.minimum(need, collateral_capacity)
+        elastic = ELASTIC_SHARE * need
+        qty = np.stack([need - elastic, elastic], axis=1)
+        rate = np.stack(
+            [np.full_like(need, fallback_rate), np.full_like(need, elastic_limit)], axis=1
+        )
+        return qty, rate

@@ -1,0 +1,121 @@
+"""The Federal Reserve: administered rates, the SOMA portfolio and its runoff rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import mesa
+
+from fedplumbing.sim.config import ScenarioConfig
+from fedplumbing.sim.soma import MonthlyRunoff, SomaPortfolio, mbs_paydown, run_month
+
+
+@dataclass(frozen=True)
+class AdministeredRates:
+    """The corridor on one day (percent per year)."""
+
+    iorb: float
+    on_rrp: float
+    srf: float
+    discount: float
+
+
+class Fed(mesa.Agent):
+    """The Fed: sets the corridor, runs the SOMA by maturity under runoff caps, and reacts.
+
+    Attributes:
+        soma: the securities portfolio by remaining maturity (its totals always equal the
+            Fed's holdings in the ledger).
+        repo_ops_days_left: days of temporary repo operations still to run.
+    """
+
+    row = 0
+
+    def __init__(self, model: mesa.Model, config: ScenarioConfig) -> None:
+        super().__init__(model)
+        self.config = config
+        ini = config.initial
+        s = ini.soma_coupon_shares
+        total = ini.soma_bills + ini.soma_coupons
+        if total > 0:
+            buckets = {
+                "<1y coupons": s[0] * ini.soma_coupons / total,
+                "1-3y": s[1] * ini.soma_coupons / total,
+                "3-10y": s[2] * ini.soma_coupons / total,
+                ">10y": s[3] * ini.soma_coupons / total,
+            }
+            self.soma = SomaPortfolio.from_mix(
+                total, ini.soma_bills / total, buckets, mbs_bn=ini.mbs
+            )
+        else:
+            self.soma = SomaPortfolio.from_mix(0.0, 0.0, mbs_bn=ini.mbs)
+        self._rate_changes = sorted(config.rates.changes, key=lambda c: c.date)
+        self._runoff_steps = sorted(config.fed.runoff, key=lambda r: r.date)
+        self.repo_ops_days_left = 0
+
+    def rates_on(self, date: dt.date) -> AdministeredRates:
+        """The administered rates in force on `date`."""
+        r = self.config.rates
+        iorb, on_rrp, srf, disc = r.iorb, r.on_rrp, r.srf, r.discount
+        for ch in self._rate_changes:
+            if ch.date > date:
+                break
+            iorb = ch.iorb if ch.iorb is not None else iorb
+            on_rrp = ch.on_rrp if ch.on_rrp is not None else on_rrp
+            srf = ch.srf if ch.srf is not None else srf
+            disc = ch.discount if ch.discount is not None else disc
+        return AdministeredRates(iorb, on_rrp, srf, disc)
+
+    def caps_on(self, date: dt.date) -> tuple[float | None, float | None, float]:
+        """(Treasury cap, MBS cap, reserve-management purchases) in force on `date`.
+
+        After `fed.qt_end` runoff stops (caps None: full reinvestment).
+        """
+        f = self.config.fed
+        t_cap, m_cap, rmp = f.treasury_cap, f.mbs_cap, f.rmp
+        for step in self._runoff_steps:
+            if step.date > date:
+                break
+            t_cap, m_cap, rmp = step.treasury_cap, step.mbs_cap, step.rmp
+        if f.qt_end is not None and date >= f.qt_end:
+            return None, None, rmp
+        return t_cap, m_cap, rmp
+
+    def run_off_month(self, date: dt.date) -> MonthlyRunoff:
+        """Apply this month's runoff rules to the SOMA and return the month's flows."""
+        f = self.config.fed
+        t_cap, m_cap, rmp = self.caps_on(date)
+        paydown = mbs_paydown(self.soma.mbs, f.mortgage_rate, f.mbs_coupon)
+        mbs_choice = f.mbs_reinvestment
+        return run_month(
+            self.soma,
+            t_cap,
+            m_cap,
+            paydown,
+            treasury_reinvestment=f.treasury_reinvestment,
+            mbs_reinvestment=mbs_choice,
+            reserve_management_bills=rmp,
+        )
+
+    def react(self, repo_spread_bp: float) -> None:
+        """Reaction rule: run temporary repo operations after a day of high repo spreads.
+
+        Starts (or extends) the operations when the repo spread to IORB exceeds the trigger.
+        """
+        trigger = self.config.fed.repo_ops_trigger_bp
+        if trigger is not None and math.isfinite(repo_spread_bp) and repo_spread_bp > trigger:
+            self.repo_ops_days_left = self.config.fed.repo_ops_days
+
+    def repo_operation_today(self) -> float:
+        """Size of today's temporary repo operation ($bn; 0 if none)."""
+        if self.repo_ops_days_left > 0:
+            self.repo_ops_days_left -= 1
+            return self.config.fed.repo_ops_size
+        return 0.0
+
+    @property
+    def wam_years(self) -> float:
+        """Weighted-average maturity of SOMA Treasuries (years)."""
+        return self.soma.wam_years()

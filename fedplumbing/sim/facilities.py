@@ -1,0 +1,171 @@
+"""Standing facilities: what the markets did not absorb by the end of the day.
+
+Money funds and FHLBs place leftover cash at the ON RRP (per-counterparty cap). After the
+late payment shock, dealers still short borrow at the SRF (if it exists and they have
+collateral) or raise cash at a fire-sale cost from the public; banks below their LCLoR top up
+at the SRF when it is their cheapest source, and any bank still overdrawn borrows at the
+discount window. No account ends the day overdrawn.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fedplumbing.sim.ledger import Leg
+from fedplumbing.sim.payments import FED, PUBLIC
+from fedplumbing.sim.repo_market import collateral_capacity, pledge_for
+
+if TYPE_CHECKING:
+    from fedplumbing.sim.model import FedPlumbingModel
+
+
+class Facilities:
+    """The Fed's standing facilities and the end-of-day settlement of shortfalls.
+
+    Attributes:
+        today: amounts used today by facility ($bn).
+        late_shock: today's end-of-day payment shock by bank (reversed tomorrow morning).
+    """
+
+    def __init__(self) -> None:
+        self.today: dict[str, float] = {}
+        self.late_shock: np.ndarray | None = None
+
+    def place_at_on_rrp(self, model: FedPlumbingModel) -> None:
+        """Money funds and FHLBs invest leftover cash at the ON RRP, up to the cap."""
+        cfg, led = model.config, model.ledger
+        rows, amounts = [], []
+        for pop, buffer in ((model.mmfs, cfg.mmfs.liquidity_buffer), (model.fhlbs, 0.0)):
+            size = (
+                led.owed("mmf_shares", pop.rows)
+                if pop is model.mmfs
+                else led.owed("fhlb_debt", pop.rows)
+            )
+            cash = led.held("deposits", pop.rows) - buffer * size
+            amounts.append(np.clip(cash, 0.0, cfg.fed.on_rrp_cap))
+            rows.append(np.arange(pop.rows.start, pop.rows.stop))
+        lent = np.concatenate(amounts)
+        lrows = np.concatenate(rows)
+        rate = model.rates_today.on_rrp
+        self.today["on_rrp"] = model.overnight.book(
+            "ON RRP",
+            "on_rrp",
+            lrows,
+            lent,
+            np.full_like(lent, rate),
+            np.array([FED]),
+            np.array([lent.sum()]),
+            np.array([rate]),
+            model.accrual_days_today,
+        )
+
+    def apply_late_payment_shock(self, model: FedPlumbingModel) -> None:
+        """Zero-sum end-of-day shifts of deposits (and reserves) between banks."""
+        sd = model.banks["shock_sd"]
+        eps = sd * model.rng.standard_normal(len(sd))
+        eps -= sd * eps.sum() / sd.sum()
+        self.late_shock = eps
+        self._shift_deposits(model, eps, "late payment shock")
+
+    def reverse_late_payment_shock(self, model: FedPlumbingModel) -> None:
+        """Yesterday's late payments come back in the morning (intraday timing)."""
+        if self.late_shock is not None:
+            self._shift_deposits(model, -self.late_shock, "late payment reversal")
+            self.late_shock = None
+
+    @staticmethod
+    def _shift_deposits(model: FedPlumbingModel, eps: np.ndarray, label: str) -> None:
+        led, rows = model.ledger, model.banks.rows
+        led.post(
+            label,
+            Leg(rows, led.liability("deposits"), eps),
+            Leg(rows, led.asset("reserves"), eps),
+            amount=float(np.abs(eps).sum() / 2),
+        )
+
+    def cover_dealers(self, model: FedPlumbingModel) -> None:
+        """Dealers still overdrawn borrow at the SRF, else at a fire-sale cost."""
+        cfg, led, rates = model.config, model.ledger, model.rates_today
+        dealers = model.dealers
+        rows = np.arange(dealers.rows.start, dealers.rows.stop)
+        need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
+        srf = np.zeros_like(need)
+        if cfg.fed.srf_enabled and need.sum() > 0:
+            srf = np.minimum(
+                need, np.maximum(collateral_capacity(model, dealers.rows, cfg.fed.srf_haircut), 0.0)
+            )
+            self._borrow_srf(model, rows, srf)
+        rest = need - srf
+        self.today["srf_dealers"] = float(srf.sum())
+        self.today["fire_sale"] = float(rest.sum())
+        if rest.sum() > 0:
+            rate = rates.iorb + cfg.dealers.fire_sale_cost_bp / 100.0
+            model.overnight.book(
+                "fire-sale funding",
+                "repo",
+                np.array([PUBLIC]),
+                np.array([rest.sum()]),
+                np.array([rate]),
+                rows,
+                rest,
+                np.full_like(rest, rate),
+                model.accrual_days_today,
+            )
+
+    def cover_banks(self, model: FedPlumbingModel) -> None:
+        """Banks below their LCLoR use the SRF when cheapest; overdrafts go to the window."""
+        cfg, led, rates = model.config, model.ledger, model.rates_today
+        banks = model.banks
+        rows = np.arange(banks.rows.start, banks.rows.stop)
+        reserves = led.held("reserves", banks.rows)
+        srf = np.zeros_like(reserves)
+        srf_cost = rates.srf + cfg.fed.srf_stigma_bp / 100.0
+        dw_cost = rates.discount + cfg.fed.discount_stigma_bp / 100.0
+        if cfg.fed.srf_enabled and srf_cost < dw_cost:
+            eligible = banks["repo_active"]
+            gap = np.where(eligible, np.maximum(banks["lclor"] - reserves, 0.0), 0.0)
+            srf = np.minimum(
+                gap, np.maximum(collateral_capacity(model, banks.rows, cfg.fed.srf_haircut), 0.0)
+            )
+            self._borrow_srf(model, rows, srf)
+        self.today["srf_banks"] = float(srf.sum())
+        overdraft = np.maximum(-(reserves + srf), 0.0)
+        self.today["discount_window"] = float(overdraft.sum())
+        if overdraft.sum() > 0:
+            model.overnight.book(
+                "discount window",
+                "discount_window",
+                np.array([FED]),
+                np.array([overdraft.sum()]),
+                np.array([rates.discount]),
+                rows,
+                overdraft,
+                np.full_like(overdraft, rates.discount),
+                model.accrual_days_today,
+            )
+
+    def _borrow_srf(self, model: FedPlumbingModel, rows: np.ndarray, amount: np.ndarray) -> None:
+        if amount.sum() <= 0:
+            return
+        rate = model.rates_today.srf
+        model.overnight.book(
+            "SRF",
+            "fed_repo",
+            np.array([FED]),
+            np.array([amount.sum()]),
+            np.array([rate]),
+            rows,
+            amount,
+            np.full_like(amount, rate),
+            model.accrual_days_today,
+        )
+        pledge_for(
+            model,
+            rows,
+            amount,
+            np.array([FED]),
+            np.array([amount.sum()]),
+            model.config.fed.srf_haircut,
+        )

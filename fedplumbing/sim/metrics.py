@@ -1,0 +1,95 @@
+"""Daily metrics: the tidy row recorded at the end of each business day."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from fedplumbing.sim.markets import Clearing
+from fedplumbing.sim.payments import FED, TREASURY
+
+if TYPE_CHECKING:
+    from fedplumbing.sim.model import FedPlumbingModel
+
+
+class DailyRecorder:
+    """Collects one row per day; `frame()` returns them as a DataFrame.
+
+    Rates are in percent, spreads in basis points, amounts in $ billions.
+    """
+
+    def __init__(self, model: FedPlumbingModel) -> None:
+        self.model = model
+        self.rows: list[dict[str, Any]] = []
+        self.last_repo_spread_bp = float("nan")
+
+    def record(self, repo: Clearing, fed_funds: Clearing, fed_net_income: float) -> None:
+        """Record today's outcomes."""
+        m = self.model
+        led, r = m.ledger, m.rates_today
+        fac = m.facilities.today
+        bank_assets = float(led.balances[m.banks.rows, 0 : 2 * led.n_instruments : 2].sum())
+        reserves = float(led.owed("reserves", FED))
+        sofr = _pct(repo)
+        effr = _pct(fed_funds)
+        srf_rate = r.srf if m.config.fed.srf_enabled else float("nan")
+        row = {
+            "date": m.date,
+            "sofr": sofr[50.0],
+            "sofr_p1": sofr[1.0],
+            "sofr_p25": sofr[25.0],
+            "sofr_p75": sofr[75.0],
+            "sofr_p99": sofr[99.0],
+            "effr": effr[50.0],
+            "effr_p1": effr[1.0],
+            "effr_p99": effr[99.0],
+            "iorb": r.iorb,
+            "on_rrp_rate": r.on_rrp,
+            "srf_rate": srf_rate,
+            "discount_rate": r.discount,
+            "reserves": reserves,
+            "on_rrp": float(led.owed("on_rrp", FED)),
+            "tga": float(led.held("tga", TREASURY)),
+            "currency": float(led.owed("currency", FED)),
+            "fed_assets": float(led.balances[FED, 0 : 2 * led.n_instruments : 2].sum()),
+            "soma_treasuries": float(led.held("bills", FED) + led.held("coupons", FED)),
+            "soma_mbs": float(led.held("mbs", FED)),
+            "srf_take_up": fac.get("srf_dealers", 0.0) + fac.get("srf_banks", 0.0),
+            "discount_window_take_up": fac.get("discount_window", 0.0),
+            "fed_repo_ops": float(led.held("fed_repo", FED))
+            - fac.get("srf_dealers", 0.0)
+            - fac.get("srf_banks", 0.0),
+            "fire_sale_funding": fac.get("fire_sale", 0.0),
+            "bank_assets": bank_assets,
+            "reserves_to_assets": reserves / bank_assets if bank_assets > 0 else float("nan"),
+            "repo_volume": repo.volume,
+            "ff_volume": fed_funds.volume,
+            "repo_spread_bp": (sofr[50.0] - r.iorb) * 100.0,
+            "repo_spread_p99_bp": (sofr[99.0] - r.iorb) * 100.0,
+            "effr_spread_bp": (effr[50.0] - r.iorb) * 100.0,
+            "dealer_inventory": float(
+                led.held("bills", m.dealers.rows).sum() + led.held("coupons", m.dealers.rows).sum()
+            ),
+            "mmf_assets": float(led.owed("mmf_shares", m.mmfs.rows).sum()),
+            "fed_net_income": fed_net_income,
+            "fed_deferred_asset": max(0.0, m.config.initial.fed_capital - float(led.equity(FED))),
+            "soma_wam_years": m.fed.wam_years,
+            "drivers": "; ".join(m.calendar.day_names(m.day)),
+        }
+        self.last_repo_spread_bp = row["repo_spread_bp"]
+        self.rows.append(row)
+
+    def frame(self) -> pd.DataFrame:
+        """All recorded days as a DataFrame."""
+        df = pd.DataFrame(self.rows)
+        if not df.empty:
+            df["date"] = pd.to_datetime(df["date"])
+        return df
+
+
+def _pct(clearing: Clearing) -> dict[float, float]:
+    if clearing.volume > 0:
+        return clearing.percentiles
+    return dict.fromkeys((1.0, 25.0, 50.0, 75.0, 99.0), np.nan)

@@ -1,0 +1,191 @@
+"""FedPlumbingModel: the US money markets as a stock-flow-consistent Mesa model.
+
+One step is one business day. The Fed, the Treasury, banks, money funds, dealers and FHLBs
+keep their balance sheets in one ledger; each day yesterday's overnight trades unwind,
+exogenous flows and securities settle, agents post orders in the repo and fed funds markets,
+the facilities absorb what is left, interest accrues and the day's metrics are recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import mesa
+import numpy as np
+
+from fedplumbing.agents.bank import SHORTFALL_PROBABILITIES, Bank
+from fedplumbing.agents.base import Population
+from fedplumbing.agents.dealer import Dealer
+from fedplumbing.agents.fed import AdministeredRates, Fed
+from fedplumbing.agents.fhlb import FHLB
+from fedplumbing.agents.mmf import MoneyMarketFund
+from fedplumbing.agents.treasury import Treasury
+from fedplumbing.sim import flows, interest, securities
+from fedplumbing.sim.calendar import Calendar, CalendarRules
+from fedplumbing.sim.config import ScenarioConfig
+from fedplumbing.sim.facilities import Facilities
+from fedplumbing.sim.fed_funds_market import FedFundsMarket
+from fedplumbing.sim.ledger import Ledger
+from fedplumbing.sim.metrics import DailyRecorder
+from fedplumbing.sim.opening import build_populations, post_opening_balances
+from fedplumbing.sim.overnight import OvernightBook
+from fedplumbing.sim.payments import FED, Payments
+from fedplumbing.sim.repo_market import RepoMarket
+
+
+class FedPlumbingModel(mesa.Model):
+    """The money-market plumbing model.
+
+    Args:
+        config: a validated scenario.
+        rng: seed or numpy Generator (Mesa's explicit random state).
+        debug: check every posting and every identity each day (tests use this).
+
+    Attributes:
+        ledger: all balance sheets.
+        calendar: business days and their flags.
+        banks, mmfs, dealers, fhlbs: the populations (state arrays; agents view them).
+        fed, treasury: the two public agents.
+        recorder: the daily metrics.
+    """
+
+    def __init__(
+        self,
+        config: ScenarioConfig,
+        rng: int | np.random.SeedSequence | None = 0,
+        debug: bool = False,
+    ) -> None:
+        if isinstance(rng, np.random.SeedSequence):
+            rng = np.random.default_rng(rng)
+        super().__init__(rng=rng)
+        self.config = config
+        self.debug = debug
+        t = config.treasury
+        rules = CalendarRules(
+            corporate_tax_months=tuple(t.corporate_tax_months),
+            corporate_tax_day=t.corporate_tax_day,
+            individual_tax_month=t.individual_tax_month,
+            individual_tax_day=t.individual_tax_day,
+        )
+        self.calendar = Calendar.build(config.start, config.end, rules)
+        if len(self.calendar) == 0:
+            raise ValueError(f"no business day between {config.start} and {config.end}")
+
+        pops = build_populations(config, self.rng)
+        self.banks: Population = pops["banks"]
+        self.mmfs: Population = pops["mmfs"]
+        self.dealers: Population = pops["dealers"]
+        self.fhlbs: Population = pops["fhlbs"]
+        names = ["Fed", "Treasury", "public"]
+        for pop in pops.values():
+            names += [f"{pop.name}[{i}]" for i in range(pop.size)]
+        self.ledger = Ledger(names, debug=debug)
+        self.payments = Payments(self.ledger, self.banks, [self.mmfs, self.dealers, self.fhlbs])
+
+        self.fed = Fed(self, config)
+        self.treasury = Treasury(self, config, self.calendar)
+        for cls, pop in (
+            (Bank, self.banks),
+            (MoneyMarketFund, self.mmfs),
+            (Dealer, self.dealers),
+            (FHLB, self.fhlbs),
+        ):
+            for i in range(pop.size):
+                cls(self, pop, i)
+        post_opening_balances(
+            self.ledger,
+            pops,
+            config,
+            float(self.fed.soma.bills.sum()),
+            float(self.fed.soma.coupons.sum()),
+            self.rng,
+        )
+        led = self.ledger
+        hf = led.held("hf_repo", self.dealers.rows)
+        led.set_rehypothecable("coupons", self.dealers.rows, hf / (1 - config.dealers.haircut))
+        self.dealers.state["normal_bills"] = led.held("bills", self.dealers.rows).copy()
+        self.dealers.state["normal_coupons"] = led.held("coupons", self.dealers.rows).copy()
+
+        self.overnight = OvernightBook(self.ledger, self.payments)
+        self.repo_market = RepoMarket()
+        self.fed_funds_market = FedFundsMarket()
+        self.facilities = Facilities()
+        self.recorder = DailyRecorder(self)
+        self.tranche_probabilities = SHORTFALL_PROBABILITIES
+        self.day = 0
+        self.last_soma_month: tuple[int, int] | None = None
+        self.month_runoff = None
+        self.fed_repo_ops_today = 0.0
+        self._set_day(0)
+        if debug:
+            self.ledger.check()
+
+    # ------------------------------------------------------------------ day context
+    def _set_day(self, day: int) -> None:
+        cal = self.calendar
+        self.date: dt.date = cal.dates[day].astype(dt.date)
+        self.flags = cal.flags_on(day)
+        self.accrual_days_today = int(cal.accrual_days[day])
+        self.rates_today: AdministeredRates = self.fed.rates_on(self.date)
+
+    def bank_cost_today(self) -> np.ndarray:
+        """Each bank's balance-sheet cost today (percent), with quarter- and year-end add-ons."""
+        st, b = self.banks.state, self.config.banks
+        cost = st["cost"]
+        if self.flags["is_quarter_end"]:
+            cost = cost + st["foreign"] * b.quarter_end_cost_bp / 100.0
+        if self.flags["is_year_end"]:
+            cost = cost + b.year_end_cost_bp / 100.0
+        return cost
+
+    def bank_penalty_rate(self) -> np.ndarray:
+        """Each bank's cost of ending the day below its LCLoR (percent).
+
+        The discount rate plus stigma, or the SRF rate plus stigma when that is cheaper and
+        the bank is eligible.
+        """
+        f, r = self.config.fed, self.rates_today
+        dw = r.discount + f.discount_stigma_bp / 100.0
+        penalty = np.full(self.banks.size, dw)
+        if f.srf_enabled:
+            srf = r.srf + f.srf_stigma_bp / 100.0
+            penalty = np.where(self.banks["repo_active"], np.minimum(dw, srf), dw)
+        return penalty
+
+    def dealer_fallback_rate(self) -> float:
+        """The most a dealer pays in repo: the SRF (plus stigma) or the fire-sale cost."""
+        f, r = self.config.fed, self.rates_today
+        fire = r.iorb + self.config.dealers.fire_sale_cost_bp / 100.0
+        if f.srf_enabled:
+            return min(fire, r.srf + f.srf_stigma_bp / 100.0)
+        return fire
+
+    # ------------------------------------------------------------------ the day
+    def step(self) -> None:
+        """Advance one business day."""
+        if not self.running:
+            return
+        led = self.ledger
+        led.start_day()
+        fed_equity_at_open = float(led.equity(FED))
+        self.facilities.reverse_late_payment_shock(self)
+        self.overnight.unwind()
+        flows.apply(self)
+        securities.apply(self)
+        self.fed_repo_ops_today = self.fed.repo_operation_today()
+        repo = self.repo_market.clear(self)
+        fed_funds = self.fed_funds_market.clear(self)
+        self.facilities.place_at_on_rrp(self)
+        self.facilities.apply_late_payment_shock(self)
+        self.facilities.cover_dealers(self)
+        self.facilities.cover_banks(self)
+        net_income = interest.accrue(self, fed_equity_at_open)
+        self.recorder.record(repo, fed_funds, net_income)
+        self.fed.react(self.recorder.last_repo_spread_bp)
+        if self.debug:
+            led.check()
+        self.day += 1
+        if self.day >= len(self.calendar):
+            self.running = False
+        else:
+            self._set_day(self.day)

@@ -1,0 +1,230 @@
+"""Opening state: heterogeneous populations and the opening balance sheets.
+
+The opening balance sheets are those of the start of a business day, after yesterday's
+overnight trades have unwound: money funds and FHLBs hold their cash at custodian banks,
+dealers are overdrawn at their clearing banks by what they must refinance today. They are
+entered as one balanced posting; the public (households, firms, hedge funds, foreigners:
+the non-modelled sector) holds whatever the modelled agents do not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fedplumbing.agents.base import Population, pareto_sizes
+from fedplumbing.sim.config import ConfigError, ScenarioConfig
+from fedplumbing.sim.ledger import INSTRUMENTS, Ledger, Leg
+from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
+
+#: Equity of dealers as a share of their gross positions.
+DEALER_EQUITY_SHARE = 0.04
+#: Equity of banks as a share of assets.
+BANK_EQUITY_SHARE = 0.10
+#: Share of bank Treasury holdings in bills.
+BANK_BILL_SHARE = 0.2
+#: Fed funds arbitrage capacity of a foreign bank, as a share of its assets.
+ARBITRAGE_CAPACITY_SHARE = 0.02
+
+
+def build_populations(cfg: ScenarioConfig, rng: np.random.Generator) -> dict[str, Population]:
+    """Create the agent populations with their parameter arrays, rows in ledger order."""
+    p = cfg.population
+    start = 3
+    pops: dict[str, Population] = {}
+    for name, n in (
+        ("banks", p.banks),
+        ("mmfs", p.mmfs),
+        ("dealers", p.dealers),
+        ("fhlbs", p.fhlbs),
+    ):
+        pops[name] = Population(name, slice(start, start + n))
+        start += n
+
+    b, bk = pops["banks"], cfg.banks
+    assets = pareto_sizes(rng, p.banks, bk.size_tail, cfg.initial.bank_assets)
+    active = np.zeros(p.banks, dtype=bool)
+    active[: p.repo_active_banks] = True
+    lclor_share = bk.lclor_share * np.exp(
+        bk.lclor_dispersion * rng.standard_normal(p.banks) - 0.5 * bk.lclor_dispersion**2
+    )
+    lclor_share *= np.where(active, 1.0 + bk.big_bank_lclor_premium, 1.0)
+    foreign = rng.random(p.banks) < bk.foreign_share
+    cost_bp = np.maximum(
+        bk.balance_sheet_cost_bp + bk.cost_dispersion_bp * rng.standard_normal(p.banks), 0.0
+    )
+    arb_bp = np.maximum(bk.arbitrage_cost_bp + 2.0 * rng.standard_normal(p.banks), 0.5)
+    b.state = {
+        "assets": assets,
+        "lclor": bk.lclor_scale * lclor_share * assets,
+        "shock_sd": np.maximum(bk.shock_share * assets, 1e-6),
+        "cost": cost_bp / 100.0,
+        "foreign": foreign,
+        "repo_active": active,
+        "arbitrage_cost": arb_bp / 100.0,
+        "arbitrage_capacity": np.where(foreign, ARBITRAGE_CAPACITY_SHARE * assets, 0.0),
+    }
+
+    # custodians: money funds, dealers and FHLBs bank with the largest banks
+    n_custodians = max(1, min(10, p.banks))
+    weights = assets[:n_custodians] / assets[:n_custodians].sum()
+    for name in ("mmfs", "dealers", "fhlbs"):
+        pop = pops[name]
+        pop.custodian = rng.choice(n_custodians, size=pop.size, p=weights)
+
+    m, mm = pops["mmfs"], cfg.mmfs
+    m.state = {
+        "assets": pareto_sizes(rng, p.mmfs, mm.size_tail, cfg.initial.mmf_assets),
+        "premium": np.maximum(
+            mm.repo_premium_bp + mm.premium_dispersion_bp * rng.standard_normal(p.mmfs), 0.0
+        )
+        / 100.0,
+    }
+    d = pops["dealers"]
+    d.state = {"share": pareto_sizes(rng, p.dealers, cfg.dealers.size_tail, 1.0)}
+    f = pops["fhlbs"]
+    f.state = {"share": np.full(p.fhlbs, 1.0 / p.fhlbs)}
+    return pops
+
+
+def post_opening_balances(
+    ledger: Ledger,
+    pops: dict[str, Population],
+    cfg: ScenarioConfig,
+    soma_bills: float,
+    soma_coupons: float,
+    rng: np.random.Generator,
+) -> None:
+    """Enter every opening balance sheet as one balanced posting.
+
+    Raises:
+        ConfigError: when the opening aggregates are inconsistent (e.g. the Fed's assets do
+            not cover its liabilities, or the private sector would hold negative securities).
+    """
+    ini = cfg.initial
+    n = ledger.n_holders
+    target = np.zeros((n, 2 * len(INSTRUMENTS)))
+
+    def put(instrument: str, rows: int | slice, amount: float | np.ndarray, side: str) -> None:
+        col = ledger.asset(instrument) if side == "asset" else ledger.liability(instrument)
+        target[rows, col] += amount
+
+    banks, mmfs, dealers, fhlbs = (pops[k] for k in ("banks", "mmfs", "dealers", "fhlbs"))
+
+    # Money funds: bills + cash to invest; shares = assets
+    mmf_assets = mmfs["assets"]
+    mmf_bills = ini.mmf_bill_share * mmf_assets
+    put("bills", mmfs.rows, mmf_bills, "asset")
+    put("deposits", mmfs.rows, mmf_assets - mmf_bills, "asset")
+    put("mmf_shares", mmfs.rows, mmf_assets, "liability")
+
+    # Dealers: inventory and hedge-fund lending, overdrawn by what they must refinance today
+    share = dealers["share"]
+    inventory = ini.dealer_inventory * share
+    hf = ini.hedge_fund_repo * share
+    equity = DEALER_EQUITY_SHARE * (inventory + hf)
+    put("bills", dealers.rows, 0.3 * inventory, "asset")
+    put("coupons", dealers.rows, 0.7 * inventory, "asset")
+    put("hf_repo", dealers.rows, hf, "asset")
+    put("deposits", dealers.rows, -(inventory + hf - equity), "asset")
+    put("hf_repo", PUBLIC, ini.hedge_fund_repo, "liability")
+
+    # FHLBs: liquidity in cash, advances to banks, funded by debt
+    fhlb_cash = ini.fhlb_liquidity * fhlbs["share"]
+    put("deposits", fhlbs.rows, fhlb_cash, "asset")
+    bank_assets = banks["assets"]
+    not_active = ~banks["repo_active"]
+    adv_w = np.where(not_active, bank_assets, 0.3 * bank_assets)
+    advances = ini.fhlb_advances * adv_w / adv_w.sum()
+    put("advances", banks.rows, advances, "liability")
+    put("advances", fhlbs.rows, ini.fhlb_advances * fhlbs["share"], "asset")
+    fhlb_debt = ini.fhlb_advances + ini.fhlb_liquidity
+    put("fhlb_debt", fhlbs.rows, fhlb_debt * fhlbs["share"] * 0.95, "liability")
+    put("fhlb_debt", PUBLIC, fhlb_debt * 0.95, "asset")
+
+    # Fed and Treasury
+    reserves_sod = ini.reserves + ini.on_rrp  # ON RRP has unwound into cash this morning
+    fed_assets = soma_bills + soma_coupons + ini.mbs
+    currency = fed_assets - reserves_sod - ini.tga - ini.fed_capital
+    if currency <= 0:
+        raise ConfigError(
+            f"initial: SOMA ({fed_assets:,.0f} $bn) does not cover reserves + ON RRP + TGA + "
+            f"capital ({reserves_sod + ini.tga + ini.fed_capital:,.0f} $bn); raise "
+            "initial.soma_coupons or initial.mbs, or lower the liabilities"
+        )
+    put("bills", FED, soma_bills, "asset")
+    put("coupons", FED, soma_coupons, "asset")
+    put("mbs", FED, ini.mbs, "asset")
+    put("mbs", PUBLIC, ini.mbs, "liability")
+    put("currency", FED, currency, "liability")
+    put("currency", PUBLIC, currency, "asset")
+    put("tga", FED, ini.tga, "liability")
+    put("tga", TREASURY, ini.tga, "asset")
+    put("bills", TREASURY, soma_bills + ini.private_bills, "liability")
+    put("coupons", TREASURY, soma_coupons + ini.private_coupons, "liability")
+
+    # Banks: reserves (custodians also hold their clients' cash), Treasuries, loans
+    custodial = np.zeros(banks.size)
+    for pop in (mmfs, dealers, fhlbs):
+        cash = target[pop.rows, ledger.asset("deposits")]
+        custodial += np.bincount(pop.custodian, weights=cash, minlength=banks.size)
+    base_total = reserves_sod - custodial.sum()
+    if base_total <= 0:
+        raise ConfigError(
+            "initial: reserves are too small for the cash positions of money "
+            "funds, dealers and FHLBs; raise initial.reserves"
+        )
+    # banks hold their comfortable level plus a share of the surplus in proportion to size
+    lclor = banks["lclor"]
+    surplus = base_total - lclor.sum()
+    weight = bank_assets * np.exp(0.2 * rng.standard_normal(banks.size))
+    if surplus > 0:
+        base = lclor + surplus * weight / weight.sum()
+    else:
+        base = base_total * lclor / lclor.sum()
+    reserves = base + custodial
+    if np.any(reserves < 0):
+        # custodians overdrawn by their clients' positions: spread the deficit over all banks
+        short = np.minimum(reserves, 0.0)
+        reserves -= short
+        reserves += short.sum() * reserves / reserves.sum()
+    treasuries = cfg.initial.bank_treasuries_share * bank_assets
+    put("reserves", banks.rows, reserves, "asset")
+    put("reserves", FED, reserves_sod, "liability")
+    put("bills", banks.rows, BANK_BILL_SHARE * treasuries, "asset")
+    put("coupons", banks.rows, (1 - BANK_BILL_SHARE) * treasuries, "asset")
+    loans = np.maximum(bank_assets - reserves - treasuries, 0.0)
+    put("loans", banks.rows, loans, "asset")
+    put("loans", PUBLIC, loans.sum(), "liability")
+    total_assets = reserves + treasuries + loans
+    bank_equity = BANK_EQUITY_SHARE * total_assets
+    deposits = total_assets - bank_equity - advances
+    put("deposits", banks.rows, deposits, "liability")
+    # public deposits = bank deposits - nonbank deposits
+    nonbank_dep = sum(
+        target[p.rows, ledger.asset("deposits")].sum() for p in (mmfs, dealers, fhlbs)
+    )
+    put("deposits", PUBLIC, deposits.sum() - nonbank_dep, "asset")
+    put("mmf_shares", PUBLIC, mmf_assets.sum(), "asset")
+
+    # the public holds the rest of the Treasury securities
+    for sec in ("bills", "coupons"):
+        issued = target[TREASURY, ledger.liability(sec)]
+        held = target[:, ledger.asset(sec)].sum()
+        rest = issued - held
+        if rest < 0:
+            raise ConfigError(
+                f"initial.private_{sec}: money funds, dealers and banks hold "
+                f"{held - (soma_bills if sec == 'bills' else soma_coupons):,.0f} "
+                f"$bn of {sec}, more than the private supply; raise it"
+            )
+        put(sec, PUBLIC, rest, "asset")
+
+    assets = target[:, 0::2].sum(axis=1)
+    liabs = target[:, 1::2].sum(axis=1)
+    legs = [
+        Leg(slice(None), col, target[:, col])
+        for col in range(target.shape[1])
+        if np.any(target[:, col])
+    ]
+    legs.append(Leg(slice(None), ledger.equity_col, assets - liabs))
+    ledger.post("opening balances", *legs, amount=0.0)

@@ -1,0 +1,86 @@
+"""Payment routing: how a change in a holder's cash becomes postings in the ledger.
+
+Banks pay with reserves; the Treasury with its TGA; the public, money funds, dealers and
+FHLBs with deposits at a bank, so their payments move that bank's reserves too. The Fed pays
+by creating reserves, so a Fed payment needs no cash leg of its own: the receiver's legs
+raise the Fed's reserve liability, which the caller balances with the Fed's other leg.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fedplumbing.agents.base import Population
+from fedplumbing.sim.ledger import Ledger, Leg
+
+FED, TREASURY, PUBLIC = 0, 1, 2
+
+
+class Payments:
+    """Turns a vector of cash changes (one entry per ledger row) into balanced cash legs.
+
+    Args:
+        ledger: the ledger.
+        banks: the bank population.
+        nonbanks: populations that hold deposits at a custodian bank.
+    """
+
+    def __init__(self, ledger: Ledger, banks: Population, nonbanks: list[Population]) -> None:
+        self.ledger = ledger
+        self.banks = banks
+        self.nonbanks = nonbanks
+        self._reserves_a = ledger.asset("reserves")
+        self._reserves_l = ledger.liability("reserves")
+        self._dep_a = ledger.asset("deposits")
+        self._dep_l = ledger.liability("deposits")
+        self._tga_a = ledger.asset("tga")
+        self._tga_l = ledger.liability("tga")
+
+    def zeros(self) -> np.ndarray:
+        """A vector of zeros with one entry per ledger row."""
+        return np.zeros(self.ledger.n_holders)
+
+    def public_deposit_weights(self) -> np.ndarray:
+        """Where the public's deposits sit: each bank's share of deposit liabilities."""
+        dep = np.maximum(self.ledger.owed("deposits", self.banks.rows), 0.0)
+        total = dep.sum()
+        return dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
+
+    def cash_legs(self, delta: np.ndarray) -> list[Leg]:
+        """Legs that change each holder's cash by `delta` (the Fed's own entry is ignored).
+
+        Args:
+            delta: cash change by ledger row ($bn), positive = receives.
+        """
+        banks = self.banks.rows
+        legs: list[Leg] = []
+        bank_reserves = delta[banks].copy()
+        bank_deposits = np.zeros(self.banks.size)
+        for pop in self.nonbanks:
+            d = delta[pop.rows]
+            if np.any(d):
+                legs.append(Leg(pop.rows, self._dep_a, d))
+                via = np.bincount(pop.custodian, weights=d, minlength=self.banks.size)
+                bank_deposits += via
+        if delta[PUBLIC]:
+            legs.append(Leg(PUBLIC, self._dep_a, delta[PUBLIC]))
+            bank_deposits += delta[PUBLIC] * self.public_deposit_weights()
+        bank_reserves += bank_deposits
+        if np.any(bank_deposits):
+            legs.append(Leg(banks, self._dep_l, bank_deposits))
+        if np.any(bank_reserves):
+            legs.append(Leg(banks, self._reserves_a, bank_reserves))
+            legs.append(Leg(FED, self._reserves_l, float(bank_reserves.sum())))
+        if delta[TREASURY]:
+            legs.append(Leg(TREASURY, self._tga_a, delta[TREASURY]))
+            legs.append(Leg(FED, self._tga_l, delta[TREASURY]))
+        return legs
+
+    def pay(self, label: str, delta: np.ndarray, *other: Leg, amount: float | None = None) -> None:
+        """Post cash changes `delta` together with the legs they pay for."""
+        self.ledger.post(
+            label,
+            *self.cash_legs(delta),
+            *other,
+            amount=amount if amount is not None else float(np.sum(np.maximum(delta, 0.0))),
+        )

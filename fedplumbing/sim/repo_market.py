@@ -1,0 +1,170 @@
+"""The overnight repo market (the SOFR analogue): cash lenders against Treasury collateral.
+
+Lenders: money funds (tri-party cash), the large repo-active banks (their reserves), and the
+Fed when it runs temporary repo operations. Borrowers: dealers financing inventory and
+hedge-fund lending, and repo-active banks short of reserves. A borrower can bid only for what
+its unencumbered collateral supports after haircuts; when a trade is booked the collateral
+moves into the lenders' custody until tomorrow's unwind.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fedplumbing.agents.bank import Bank
+from fedplumbing.agents.dealer import Dealer
+from fedplumbing.agents.mmf import MoneyMarketFund
+from fedplumbing.sim.markets import Clearing, clear_call_market
+from fedplumbing.sim.payments import FED
+
+if TYPE_CHECKING:
+    from fedplumbing.sim.model import FedPlumbingModel
+
+
+def collateral_capacity(
+    model: FedPlumbingModel, rows: slice | np.ndarray, haircut: float
+) -> np.ndarray:
+    """Cash that `rows` could raise against their unencumbered Treasuries ($bn)."""
+    led = model.ledger
+    return (led.unencumbered("coupons", rows) + led.unencumbered("bills", rows)) * (1 - haircut)
+
+
+def pledge_for(
+    model: FedPlumbingModel,
+    borrower_rows: np.ndarray,
+    borrowed: np.ndarray,
+    lender_rows: np.ndarray,
+    lent: np.ndarray,
+    haircut: float,
+) -> None:
+    """Move collateral worth `borrowed / (1 - haircut)` into the lenders' custody.
+
+    Borrowers pledge coupons first, then bills; lenders share the custody in proportion to
+    their lending.
+    """
+    led = model.ledger
+    n = led.n_holders
+    need = np.bincount(borrower_rows, weights=borrowed, minlength=n) / (1.0 - haircut)
+    custody = np.bincount(lender_rows, weights=lent, minlength=n)
+    if custody.sum() <= 0:
+        return
+    custody /= custody.sum()
+    rows = np.flatnonzero(need > 0)
+    for sec in ("coupons", "bills"):
+        if rows.size == 0:
+            break
+        give = np.minimum(need[rows], np.maximum(led.unencumbered(sec, rows), 0.0))
+        led.pledge(sec, rows, give, custody)
+        need[rows] -= give
+
+
+class RepoMarket:
+    """Builds the day's repo orders from balance sheets and clears them."""
+
+    label = "repo"
+
+    def clear(self, model: FedPlumbingModel) -> Clearing:
+        """Collect orders, clear the market, book the trades and pledge the collateral."""
+        cfg, led, rates = model.config, model.ledger, model.rates_today
+        banks, mmfs, dealers = model.banks, model.mmfs, model.dealers
+        n_active = cfg.population.repo_active_banks
+        active_rows = np.arange(banks.rows.start, banks.rows.start + n_active)
+
+        # asks: money funds, repo-active banks, Fed operations
+        shares = led.owed("mmf_shares", mmfs.rows)
+        q_m, r_m = MoneyMarketFund.repo_offers(
+            led.held("deposits", mmfs.rows),
+            shares,
+            mmfs["premium"],
+            rates.on_rrp,
+            cfg.mmfs.liquidity_buffer,
+            cfg.mmfs.max_repo_share,
+            cfg.fed.on_rrp_cap,
+            cfg.mmfs.switch_spread_bp / 100.0,
+        )
+        reserves = led.held("reserves", active_rows)
+        st = {k: v[:n_active] for k, v in banks.state.items()}
+        cost = model.bank_cost_today()[:n_active]
+        penalty = model.bank_penalty_rate()[:n_active]
+        q_b, r_b = Bank.lending_schedule(
+            reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty
+        )
+        ops = model.fed_repo_ops_today
+        ask_qty = np.concatenate([q_m.ravel(), q_b.ravel(), [ops]])
+        ask_rate = np.concatenate([r_m.ravel(), r_b.ravel(), [rates.iorb]])
+        ask_rows = np.concatenate(
+            [
+                np.repeat(np.arange(mmfs.rows.start, mmfs.rows.stop), q_m.shape[1]),
+                np.repeat(active_rows, q_b.shape[1]),
+                [FED],
+            ]
+        )
+
+        # bids: dealers and short repo-active banks, limited by collateral
+        h = cfg.dealers.haircut
+        dealer_rows = np.arange(dealers.rows.start, dealers.rows.stop)
+        need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
+        q_d, r_d = Dealer.funding_bids(
+            need,
+            collateral_capacity(model, dealers.rows, h),
+            rates.iorb,
+            model.dealer_fallback_rate(),
+            rates.iorb + 0.10,
+        )
+        q_s, r_s = Bank.borrowing_schedule(
+            reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty
+        )
+        cap = collateral_capacity(model, active_rows, h)
+        q_s = _cap_rows(q_s, cap)
+        bid_qty = np.concatenate([q_d.ravel(), q_s.ravel()])
+        bid_rate = np.concatenate([r_d.ravel(), r_s.ravel()])
+        bid_rows = np.concatenate([np.repeat(dealer_rows, 2), np.repeat(active_rows, q_s.shape[1])])
+
+        result = clear_call_market(
+            bid_qty,
+            bid_rate,
+            ask_qty,
+            ask_rate,
+            sessions=cfg.markets.sessions,
+            imbalance=cfg.markets.repo_imbalance,
+        )
+        if result.volume <= 0:
+            return result
+        days = model.accrual_days_today
+        fed_fill = result.ask_fill[-1]
+        phi = fed_fill / result.volume
+        private = slice(0, len(ask_qty) - 1)
+        model.overnight.book(
+            "repo",
+            "repo",
+            ask_rows[private],
+            result.ask_fill[private],
+            result.ask_rate[private],
+            bid_rows,
+            result.bid_fill * (1 - phi),
+            result.bid_rate,
+            days,
+        )
+        if fed_fill > 0:
+            model.overnight.book(
+                "Fed repo operations",
+                "fed_repo",
+                np.array([FED]),
+                np.array([fed_fill]),
+                result.ask_rate[-1:],
+                bid_rows,
+                result.bid_fill * phi,
+                result.bid_rate,
+                days,
+            )
+        pledge_for(model, bid_rows, result.bid_fill, ask_rows, result.ask_fill, h)
+        return result
+
+
+def _cap_rows(qty: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Scale each row of tranche amounts so that the row total does not exceed `cap`."""
+    total = qty.sum(axis=1)
+    scale = np.where(total > cap, np.maximum(cap, 0.0) / np.where(total > 0, total, 1.0), 1.0)
+    return qty * scale[:, None]

@@ -1,0 +1,119 @@
+"""Run a scenario end to end: `simulate(config, seed) -> RunResult`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from fedplumbing.sim.config import ScenarioConfig
+from fedplumbing.sim.model import FedPlumbingModel
+
+#: Summary metrics of a run (see `summarize`).
+SUMMARY_METRICS: tuple[str, ...] = (
+    "days",
+    "mean_repo_spread_bp",
+    "median_repo_spread_bp",
+    "p99_repo_spread_bp",
+    "max_repo_spread_bp",
+    "max_repo_spread_p99_bp",
+    "days_spread_above_25bp",
+    "days_spread_above_50bp",
+    "mean_effr_spread_bp",
+    "max_effr_spread_bp",
+    "min_reserves",
+    "final_reserves",
+    "min_reserves_to_assets",
+    "final_on_rrp",
+    "max_srf_take_up",
+    "srf_total",
+    "discount_window_total",
+    "fire_sale_total",
+    "fed_net_income_per_year",
+)
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run.
+
+    Attributes:
+        daily: one row per business day (see `DailyRecorder`).
+        summary: summary metrics (`SUMMARY_METRICS`) plus dates of extremes.
+        config: the scenario that was run.
+        seed: the seed (int or SeedSequence) that was used.
+        model: the model at the end of the run (not pickled across processes).
+    """
+
+    daily: pd.DataFrame
+    summary: dict[str, Any]
+    config: ScenarioConfig
+    seed: Any
+    model: FedPlumbingModel | None = field(default=None, repr=False)
+
+
+def summarize(daily: pd.DataFrame) -> dict[str, Any]:
+    """Summary metrics of a daily frame."""
+    s = daily["repo_spread_bp"]
+    p99 = daily["repo_spread_p99_bp"]
+    e = daily["effr_spread_bp"]
+    imax = int(np.nanargmax(s.to_numpy())) if s.notna().any() else 0
+    imin = int(daily["reserves"].idxmin())
+    years = max(len(daily) / 252.0, 1e-9)
+    return {
+        "days": len(daily),
+        "mean_repo_spread_bp": float(s.mean()),
+        "median_repo_spread_bp": float(s.median()),
+        "p99_repo_spread_bp": float(np.nanpercentile(p99, 99))
+        if p99.notna().any()
+        else float("nan"),
+        "max_repo_spread_bp": float(s.max()),
+        "max_repo_spread_date": str(daily["date"].iloc[imax].date()),
+        "max_repo_spread_p99_bp": float(p99.max()),
+        "days_spread_above_25bp": int((s > 25).sum()),
+        "days_spread_above_50bp": int((s > 50).sum()),
+        "mean_effr_spread_bp": float(e.mean()),
+        "max_effr_spread_bp": float(e.max()),
+        "min_reserves": float(daily["reserves"].min()),
+        "min_reserves_date": str(daily["date"].iloc[imin].date()),
+        "final_reserves": float(daily["reserves"].iloc[-1]),
+        "min_reserves_to_assets": float(daily["reserves_to_assets"].min()),
+        "final_on_rrp": float(daily["on_rrp"].iloc[-1]),
+        "max_srf_take_up": float(daily["srf_take_up"].max()),
+        "srf_total": float(daily["srf_take_up"].sum()),
+        "discount_window_total": float(daily["discount_window_take_up"].sum()),
+        "fire_sale_total": float(daily["fire_sale_funding"].sum()),
+        "fed_net_income_per_year": float(daily["fed_net_income"].sum() / years),
+    }
+
+
+def simulate(
+    config: ScenarioConfig,
+    seed: int | np.random.SeedSequence = 0,
+    *,
+    days: int | None = None,
+    progress: bool = False,
+    debug: bool = False,
+    keep_model: bool = False,
+) -> RunResult:
+    """Run `config` for its whole calendar (or the first `days` business days).
+
+    Args:
+        config: validated scenario.
+        seed: integer seed or SeedSequence; same config and seed give identical output.
+        days: stop after this many business days.
+        progress: show a progress bar on stderr.
+        debug: check every posting and the accounting identities every day.
+        keep_model: attach the final model to the result.
+    """
+    model = FedPlumbingModel(config, rng=seed, debug=debug)
+    n = len(model.calendar) if days is None else min(days, len(model.calendar))
+    for _ in tqdm(
+        range(n), desc=config.name, unit="day", disable=not progress, mininterval=0.5, leave=False
+    ):
+        model.step()
+    daily = model.recorder.frame()
+    return RunResult(daily, summarize(daily), config, seed, model if keep_model else None)

@@ -1,0 +1,188 @@
+"""Securities: Treasury auctions and redemptions, the Fed's SOMA operations, dealer sales.
+
+Auctions settle on their calendar days: dealers take down a share of coupon auctions and
+money funds a share of bill auctions, paying from their cash (the TGA rises, reserves fall);
+dealers then sell their new inventory to investors over a few days. Once a month the Fed's
+maturing holdings run off under the caps (the Treasury pays the Fed from the TGA), paydowns
+of MBS drain reserves, and reinvestments and reserve-management purchases add them back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fedplumbing.sim.ledger import Leg
+from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
+
+if TYPE_CHECKING:
+    from fedplumbing.sim.model import FedPlumbingModel
+
+#: Share of bill auctions (not taken by money funds) that dealers take down.
+DEALER_BILL_SHARE = 0.25
+
+
+def settle_auction(model: FedPlumbingModel, kind: str, gross: float) -> None:
+    """New `kind` ("bills"/"coupons") securities worth `gross` are paid for and delivered."""
+    if gross <= 0:
+        return
+    cfg, led, pay = model.config, model.ledger, model.payments
+    n = led.n_holders
+    buy = np.zeros(n)
+    mmfs, dealers = model.mmfs, model.dealers
+    if kind == "bills":
+        cash = np.maximum(led.held("deposits", mmfs.rows), 0.0)
+        want = cfg.treasury.bill_mmf_takedown * gross * mmfs["assets"] / mmfs["assets"].sum()
+        buy[mmfs.rows] = np.minimum(want, cash)
+        buy[dealers.rows] = DEALER_BILL_SHARE * (gross - buy[mmfs.rows].sum()) * dealers["share"]
+    else:
+        buy[dealers.rows] = cfg.treasury.dealer_takedown * gross * dealers["share"]
+    buy[PUBLIC] = gross - buy.sum()
+    delta = -buy
+    delta[TREASURY] = gross
+    pay.pay(
+        f"{kind} auction settlement",
+        delta,
+        Leg(slice(None), led.asset(kind), buy),
+        Leg(TREASURY, led.liability(kind), gross),
+        amount=gross,
+    )
+
+
+def redeem_private(model: FedPlumbingModel, kind: str, amount: float) -> None:
+    """Repay maturing privately held `kind` securities from the TGA.
+
+    Paid pro rata to the holdings of money funds, dealers and the public.
+    """
+    if amount <= 0:
+        return
+    led, pay = model.ledger, model.payments
+    holdings = np.zeros(led.n_holders)
+    for rows in (model.mmfs.rows, model.dealers.rows, PUBLIC):
+        holdings[rows] = np.maximum(led.held(kind, rows), 0.0)
+    total = holdings.sum()
+    if total <= 0:
+        return
+    paid = holdings * min(1.0, amount / total)
+    delta = paid.copy()
+    delta[TREASURY] = -paid.sum()
+    pay.pay(
+        f"{kind} redemptions",
+        delta,
+        Leg(slice(None), led.asset(kind), -paid),
+        Leg(TREASURY, led.liability(kind), -paid.sum()),
+        amount=float(paid.sum()),
+    )
+
+
+def dealer_distribution(model: FedPlumbingModel) -> None:
+    """Dealers sell inventory above their normal level to investors (the public)."""
+    led, pay, dealers = model.ledger, model.payments, model.dealers
+    half_life = model.config.dealers.distribution_days
+    fraction = 1.0 - 0.5 ** (1.0 / half_life)
+    legs = []
+    delta = pay.zeros()
+    total = 0.0
+    for kind in ("bills", "coupons"):
+        excess = np.maximum(led.held(kind, dealers.rows) - dealers[f"normal_{kind}"], 0.0)
+        sell = fraction * excess
+        if sell.sum() <= 0:
+            continue
+        legs += [
+            Leg(dealers.rows, led.asset(kind), -sell),
+            Leg(PUBLIC, led.asset(kind), sell.sum()),
+        ]
+        delta[dealers.rows] += sell
+        delta[PUBLIC] -= sell.sum()
+        total += float(sell.sum())
+    if legs:
+        pay.pay("dealer sales to investors", delta, *legs, amount=total)
+
+
+def soma_month(model: FedPlumbingModel) -> None:
+    """One month of SOMA runoff, rollovers, MBS paydowns and purchases, posted to the ledger."""
+    led, pay, fed = model.ledger, model.payments, model.fed
+    soma = fed.soma
+    bills0, coupons0, mbs0 = soma.bills.sum(), soma.coupons.sum(), soma.mbs
+    flows = fed.run_off_month(model.date)
+    d_bills, d_coupons = soma.bills.sum() - bills0, soma.coupons.sum() - coupons0
+    d_mbs = soma.mbs - mbs0
+    model.month_runoff = flows
+
+    redeemed = flows.coupons_redeemed + flows.bills_redeemed
+    if redeemed > 0:
+        delta = pay.zeros()
+        delta[TREASURY] = -redeemed
+        pay.pay(
+            "SOMA redemptions",
+            delta,
+            Leg(FED, led.asset("bills"), -flows.bills_redeemed),
+            Leg(FED, led.asset("coupons"), -flows.coupons_redeemed),
+            Leg(TREASURY, led.liability("bills"), -flows.bills_redeemed),
+            Leg(TREASURY, led.liability("coupons"), -flows.coupons_redeemed),
+            amount=redeemed,
+        )
+    # purchases in the market: reserve-management bills and MBS reinvested into Treasuries
+    buy_bills = flows.rmp_bills + (
+        flows.mbs_reinvested if flows.mbs_reinvested_into == "bills" else 0.0
+    )
+    buy_coupons = flows.mbs_reinvested if flows.mbs_reinvested_into == "treasuries" else 0.0
+    buy_mbs = flows.mbs_reinvested if flows.mbs_reinvested_into == "mbs" else 0.0
+    # rollovers at auction: exchange of maturing for new securities, no cash
+    roll_bills = d_bills - buy_bills + flows.bills_redeemed
+    roll_coupons = d_coupons - buy_coupons + flows.coupons_redeemed
+    if abs(roll_bills) + abs(roll_coupons) > 0:
+        led.post(
+            "SOMA rollovers",
+            Leg(FED, led.asset("bills"), roll_bills),
+            Leg(FED, led.asset("coupons"), roll_coupons),
+            Leg(TREASURY, led.liability("bills"), roll_bills),
+            Leg(TREASURY, led.liability("coupons"), roll_coupons),
+            amount=flows.coupons_rolled + flows.bills_rolled,
+        )
+    purchases = buy_bills + buy_coupons
+    if purchases > 0:
+        delta = pay.zeros()
+        delta[PUBLIC] = purchases
+        pay.pay(
+            "Fed purchases",
+            delta,
+            Leg(FED, led.asset("bills"), buy_bills),
+            Leg(FED, led.asset("coupons"), buy_coupons),
+            Leg(PUBLIC, led.asset("bills"), -buy_bills),
+            Leg(PUBLIC, led.asset("coupons"), -buy_coupons),
+            amount=purchases,
+        )
+    paid_down = flows.mbs_paydown - buy_mbs
+    assert abs(d_mbs + paid_down) < 1e-6
+    if flows.mbs_paydown > 0:
+        delta = pay.zeros()
+        delta[PUBLIC] = -paid_down
+        pay.pay(
+            "MBS paydowns",
+            delta,
+            Leg(FED, led.asset("mbs"), -paid_down),
+            Leg(PUBLIC, led.liability("mbs"), -paid_down),
+            amount=flows.mbs_paydown,
+        )
+
+
+def apply(model: FedPlumbingModel) -> None:
+    """Today's securities settlements in the policy mode."""
+    cal, day, t = model.calendar, model.day, model.config.treasury
+    treasury = model.treasury
+    tga = float(model.ledger.held("tga", TREASURY))
+    if cal.is_mid_month_coupon[day] and model.last_soma_month != (cal.year[day], cal.month[day]):
+        model.last_soma_month = (int(cal.year[day]), int(cal.month[day]))
+        soma_month(model)
+        tga = float(model.ledger.held("tga", TREASURY))
+    if cal.is_bill_settlement[day]:
+        net = treasury.net_issuance(tga, day, "bills")
+        redeem_private(model, "bills", t.bill_rollover)
+        settle_auction(model, "bills", max(net + t.bill_rollover, 0.0))
+    if cal.is_coupon_settlement[day]:
+        net = treasury.net_issuance(tga, day, "coupons")
+        redeem_private(model, "coupons", t.coupon_rollover)
+        settle_auction(model, "coupons", max(net + t.coupon_rollover, 0.0))
+    dealer_distribution(model)
