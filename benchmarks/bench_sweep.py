@@ -43,18 +43,38 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=504, help="business days per run")
     parser.add_argument("--runs", type=int, default=16, help="runs per configuration")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="fixed override for every run (repeatable)")
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=["serial", "pool", "dask"], help="configuration to skip")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fixed override for every run (repeatable)",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["serial", "pool", "dask"],
+        help="configuration to skip",
+    )
     args = parser.parse_args()
 
     run_fn = load_fn(args.run_fn)
     params = {k: {"values": [parse_value(v)]} for k, _, v in (s.partition("=") for s in args.set)}
-    spec = parse_spec({"scenario": args.scenario, "days": args.days, "seeds": args.runs,
-                       "metrics": [known_metrics()[0]], "parameters": params})
-    configs = {"serial": {"workers": 1}, "pool": {"workers": args.workers},
-               "dask": {"dask_local": args.workers}}
+    spec = parse_spec(
+        {
+            "scenario": args.scenario,
+            "days": args.days,
+            "seeds": args.runs,
+            "metrics": [known_metrics()[0]],
+            "parameters": params,
+        }
+    )
+    configs = {
+        "serial": {"workers": 1},
+        "pool": {"workers": args.workers},
+        "dask": {"dask_local": args.workers},
+    }
     rates: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, kwargs in configs.items():
@@ -67,10 +87,12 @@ def main() -> None:
                 raise SystemExit(f"{name}: runs failed:\n{summary.format()}")
             rates[name] = args.runs / wall * 60
             n = kwargs.get("workers") or kwargs.get("dask_local")
-            eff = (f"{rates[name] / (n * rates['serial']):6.0%}" if "serial" in rates
-                   else "   n/a")
-            print(f"{name:>6}: {args.runs} runs in {wall:7.2f} s = {rates[name]:8.1f} runs/min"
-                  f"  ({n} worker(s), parallel efficiency {eff})", flush=True)
+            eff = f"{rates[name] / (n * rates['serial']):6.0%}" if "serial" in rates else "   n/a"
+            print(
+                f"{name:>6}: {args.runs} runs in {wall:7.2f} s = {rates[name]:8.1f} runs/min"
+                f"  ({n} worker(s), parallel efficiency {eff})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

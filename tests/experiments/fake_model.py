@@ -50,12 +50,14 @@ def fake_run(request: dict, seed: np.random.SeedSequence) -> tuple[dict, pd.Data
     }
     daily = None
     if request.get("keep_daily"):
-        daily = pd.DataFrame({
-            "date": pd.bdate_range("2019-01-02", periods=days),
-            "reserves": reserves,
-            "repo_spread_bp": spread,
-            "repo_spread_p99_bp": p99,
-        })
+        daily = pd.DataFrame(
+            {
+                "date": pd.bdate_range("2019-01-02", periods=days),
+                "reserves": reserves,
+                "repo_spread_bp": spread,
+                "repo_spread_p99_bp": p99,
+            }
+        )
     return summary, daily
 
 

@@ -19,8 +19,7 @@ VOLATILE = ["elapsed_s", "worker"]
 
 def make_spec(text: str) -> SweepSpec:
     """Parse a TOML snippet into a spec, with the fallback metric list and no config check."""
-    return parse_spec(tomllib.loads(textwrap.dedent(text)),
-                      metrics_known=FALLBACK_SUMMARY_METRICS)
+    return parse_spec(tomllib.loads(textwrap.dedent(text)), metrics_known=FALLBACK_SUMMARY_METRICS)
 
 
 def stable_results(out_dir: Path) -> pd.DataFrame:

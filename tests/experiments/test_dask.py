@@ -31,9 +31,15 @@ def test_dask_local_cluster_and_scheduler_address(tmp_path):
     reference = stable_results(tmp_path / "serial")
     pd.testing.assert_frame_equal(stable_results(tmp_path / "local"), reference)
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
-        remote = run_sweep(spec, tmp_path / "remote", scheduler=cluster.scheduler_address,
-                           progress=False, run_fn=fake_run)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        remote = run_sweep(
+            spec,
+            tmp_path / "remote",
+            scheduler=cluster.scheduler_address,
+            progress=False,
+            run_fn=fake_run,
+        )
     assert remote.ok == 8
     pd.testing.assert_frame_equal(stable_results(tmp_path / "remote"), reference)

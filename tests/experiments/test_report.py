@@ -49,14 +49,17 @@ def test_one_parameter_sweep_draws_seed_bands(tmp_path):
 
 
 def test_sampled_sweep_heatmap_is_binned(tmp_path):
-    run(tmp_path / "out", """
+    run(
+        tmp_path / "out",
+        """
         sampler = "sobol"
         samples = 16
         metrics = ["p99_repo_spread_bp"]
         [parameters]
         "banks.lclor_scale" = { low = 0.5, high = 1.5 }
         "fed.treasury_cap" = { low = 0, high = 60 }
-    """)
+    """,
+    )
     text = report(tmp_path / "out")
     assert "sampler sobol" in text and "banks.lclor_scale in [0.5, 1.5]" in text
     assert png(tmp_path / "out" / "figures" / "heatmap_p99_repo_spread_bp.png")

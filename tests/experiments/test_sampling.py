@@ -28,7 +28,11 @@ def test_grid_order_last_parameter_fastest_and_point_major_runs():
     runs = plan_runs(spec)
     assert len(runs) == n_runs(spec) == 12
     assert [(r.run_id, r.point, r.replicate) for r in runs[:4]] == [
-        (0, 0, 0), (1, 0, 1), (2, 1, 0), (3, 1, 1)]
+        (0, 0, 0),
+        (1, 0, 1),
+        (2, 1, 0),
+        (3, 1, 1),
+    ]
     assert all(r.run_id == r.point * 2 + r.replicate for r in runs)
 
 
@@ -50,8 +54,9 @@ def test_run_seed_is_spawn_child():
 
 def test_sampler_stream_is_not_a_run_stream():
     sampler = np.random.SeedSequence([12345, SAMPLER_STREAM]).generate_state(4)
-    assert not any(np.array_equal(sampler, run_seed(12345, i).generate_state(4))
-                   for i in range(100))
+    assert not any(
+        np.array_equal(sampler, run_seed(12345, i).generate_state(4)) for i in range(100)
+    )
 
 
 @pytest.mark.parametrize("sampler", ["lhs", "sobol"])

@@ -46,12 +46,15 @@ def test_good_spec_parses_nested_and_quoted_keys(write_spec):
 
 
 def test_defaults_and_sampled_spec(write_spec):
-    spec = load(write_spec, """
+    spec = load(
+        write_spec,
+        """
         sampler = "lhs"
         samples = 10
         [parameters]
         "a.b" = { low = 0, high = 1.5 }
-    """)
+    """,
+    )
     assert spec.scenario == "default" and spec.seeds == 1 and spec.days is None
     assert spec.metrics == FALLBACK_SUMMARY_METRICS
     assert (spec.parameters[0].low, spec.parameters[0].high) == (0.0, 1.5)
@@ -77,35 +80,50 @@ BAD = [
     ("base_seed = -1", ["base_seed:", "got -1"]),
     ("days = 0", ["days:", ">= 1"]),
     ('keep_daily = "yes"', ["keep_daily:", "true or false"]),
-    ('metrics = ["p99_spread"]', ["metrics:", "unknown metric 'p99_spread'",
-                                  "p99_repo_spread_bp"]),
+    ('metrics = ["p99_spread"]', ["metrics:", "unknown metric 'p99_spread'", "p99_repo_spread_bp"]),
     ("metrics = []", ["metrics:", "non-empty list"]),
     ('metrics = ["srf_total", "srf_total"]', ["metrics:", "listed twice"]),
     ('[parameters]\n"a.b" = { values = [] }', ["parameters.a.b.values", "empty grid"]),
     ('[parameters]\n"a.b" = { values = [1.0, nan] }', ["parameters.a.b.values", "non-finite"]),
     ('[parameters]\n"a.b" = { values = [1, "x"] }', ["parameters.a.b.values", "mixed types"]),
     ('[parameters]\n"a.b" = { values = [1, 1] }', ["parameters.a.b.values", "duplicate"]),
-    ('[parameters]\n"a.b" = { value = [1] }', ["parameters.a.b", "unknown key 'value'",
-                                                "did you mean 'values'"]),
+    (
+        '[parameters]\n"a.b" = { value = [1] }',
+        ["parameters.a.b", "unknown key 'value'", "did you mean 'values'"],
+    ),
     ('[parameters]\n"a.b" = 3', ["parameters.a.b", "expected a table"]),
-    ('[parameters]\n"a.b" = { low = 0, high = 1 }', ["parameters.a.b", "sampler 'grid' needs "
-                                                     "values"]),
+    (
+        '[parameters]\n"a.b" = { low = 0, high = 1 }',
+        ["parameters.a.b", "sampler 'grid' needs values"],
+    ),
     ('[parameters]\n"a.b" = { values = [1], low = 0 }', ["parameters.a.b", "not both"]),
-    ('[parameters]\nstatus = { values = [1] }', ["parameters.status", "clashes"]),
-    ('sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { low = 2, high = 1 }',
-     ["parameters.a.b", "low (2.0) must be < high (1.0)"]),
-    ('sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { low = 1, high = 1 }',
-     ["parameters.a.b", "must be < high"]),
-    ('sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { low = 0, high = inf }',
-     ["parameters.a.b.high", "finite"]),
-    ('sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { low = 0 }',
-     ["parameters.a.b.high", "required"]),
-    ('sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { values = [1] }',
-     ["parameters.a.b", "needs low/high"]),
+    ("[parameters]\nstatus = { values = [1] }", ["parameters.status", "clashes"]),
+    (
+        'sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { low = 2, high = 1 }',
+        ["parameters.a.b", "low (2.0) must be < high (1.0)"],
+    ),
+    (
+        'sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { low = 1, high = 1 }',
+        ["parameters.a.b", "must be < high"],
+    ),
+    (
+        'sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { low = 0, high = inf }',
+        ["parameters.a.b.high", "finite"],
+    ),
+    (
+        'sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { low = 0 }',
+        ["parameters.a.b.high", "required"],
+    ),
+    (
+        'sampler = "lhs"\nsamples = 4\n[parameters]\n"a.b" = { values = [1] }',
+        ["parameters.a.b", "needs low/high"],
+    ),
     ('sampler = "lhs"\n[parameters]\n"a.b" = { low = 0, high = 1 }', ["samples:", "required"]),
     ('sampler = "lhs"\nsamples = 4', ["parameters:", "at least one parameter"]),
-    ('sampler = "sobol"\nsamples = 100\n[parameters]\n"a.b" = { low = 0, high = 1 }',
-     ["samples:", "power of 2", "64 or 128"]),
+    (
+        'sampler = "sobol"\nsamples = 100\n[parameters]\n"a.b" = { low = 0, high = 1 }',
+        ["samples:", "power of 2", "64 or 128"],
+    ),
     ("samples = 8", ["samples:", "only used with sampler"]),
     ("seeds = [", ["invalid TOML"]),
 ]
@@ -135,6 +153,7 @@ def test_invalid_spec_writes_nothing(write_spec, tmp_path):
 
 
 # --- validation against the scenario config, with a stand-in for fedplumbing.sim.config ---
+
 
 class ConfigError(ValueError):
     pass
@@ -180,15 +199,24 @@ def fake_config(monkeypatch):
     return mod
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('[parameters]\n"banks.lclr" = { values = [1.0] }',
-     ["parameters.banks.lclr:", "unknown field 'banks.lclr'"]),
-    ('[parameters]\n"banks.lclor_scale" = { values = [1.0, 9.0] }',
-     ["parameters.banks.lclor_scale:", "must be in [0.1, 5.0] (got 9.0)"]),
-    ('sampler = "lhs"\nsamples = 4\n[parameters]\n"fed.treasury_cap" = {low = -1, high = 5}',
-     ["parameters.fed.treasury_cap:", "got -1.0"]),
-    ('scenario = "sept2019"', ["scenario:", "cannot load 'sept2019'"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[parameters]\n"banks.lclr" = { values = [1.0] }',
+            ["parameters.banks.lclr:", "unknown field 'banks.lclr'"],
+        ),
+        (
+            '[parameters]\n"banks.lclor_scale" = { values = [1.0, 9.0] }',
+            ["parameters.banks.lclor_scale:", "must be in [0.1, 5.0] (got 9.0)"],
+        ),
+        (
+            'sampler = "lhs"\nsamples = 4\n[parameters]\n"fed.treasury_cap" = {low = -1, high = 5}',
+            ["parameters.fed.treasury_cap:", "got -1.0"],
+        ),
+        ('scenario = "sept2019"', ["scenario:", "cannot load 'sept2019'"]),
+    ],
+)
 def test_config_errors_are_caught_at_load(write_spec, fake_config, text, expected):
     with pytest.raises(SpecError) as info:
         load(write_spec, text, check_config=True)
@@ -200,8 +228,9 @@ def test_config_errors_are_caught_at_load(write_spec, fake_config, text, expecte
 
 def test_check_against_config_returns_base_hash(write_spec, fake_config):
     spec = load(write_spec, '[parameters]\n"banks.lclor_scale" = { values = [0.5, 2.0] }\n')
-    assert check_against_config(spec) == fake_config.config_hash(fake_config.load_scenario(
-        "default"))
+    assert check_against_config(spec) == fake_config.config_hash(
+        fake_config.load_scenario("default")
+    )
 
 
 def test_cross_field_errors_are_caught_before_output(write_spec, fake_config, tmp_path):
@@ -217,8 +246,9 @@ def test_cross_field_errors_are_caught_before_output(write_spec, fake_config, tm
     assert not out.exists()
 
 
-def test_default_model_path_uses_config_and_simulate(write_spec, fake_config, monkeypatch,
-                                                     tmp_path):
+def test_default_model_path_uses_config_and_simulate(
+    write_spec, fake_config, monkeypatch, tmp_path
+):
     """simulate_run: scenario -> overrides -> simulate(config, seed, days); hashes per point."""
     calls = []
     run_mod = types.ModuleType("fedplumbing.sim.run")
@@ -227,8 +257,9 @@ def test_default_model_path_uses_config_and_simulate(write_spec, fake_config, mo
     def simulate(config, seed, *, days=None):
         calls.append((config, days))
         value = config["banks.lclor_scale"] * 10 + seed.spawn_key[0]
-        return types.SimpleNamespace(summary={"p99_repo_spread_bp": value,
-                                              "min_reserves": 1.0}, daily=None)
+        return types.SimpleNamespace(
+            summary={"p99_repo_spread_bp": value, "min_reserves": 1.0}, daily=None
+        )
 
     run_mod.simulate = simulate
     monkeypatch.setitem(sys.modules, "fedplumbing.sim.run", run_mod)

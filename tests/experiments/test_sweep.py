@@ -42,9 +42,22 @@ def test_serial_sweep_layout_and_columns(tmp_path):
     assert files == [f"run-{i:06d}.parquet" for i in range(18)]
     frame = load_results(tmp_path / "out")
     assert list(frame.columns) == [
-        "run_id", "point", "replicate", "seed_entropy", "seed_spawn_key",
-        "banks.lclor_scale", "fed.treasury_cap", "p99_repo_spread_bp", "min_reserves",
-        "srf_total", "status", "error", "elapsed_s", "worker", "config_hash"]
+        "run_id",
+        "point",
+        "replicate",
+        "seed_entropy",
+        "seed_spawn_key",
+        "banks.lclor_scale",
+        "fed.treasury_cap",
+        "p99_repo_spread_bp",
+        "min_reserves",
+        "srf_total",
+        "status",
+        "error",
+        "elapsed_s",
+        "worker",
+        "config_hash",
+    ]
     assert frame["run_id"].tolist() == list(range(18))
     assert frame["seed_spawn_key"].tolist() == list(range(18))
     assert (frame["seed_entropy"] == 99).all() and (frame["status"] == "ok").all()
@@ -54,8 +67,14 @@ def test_serial_sweep_layout_and_columns(tmp_path):
     assert manifest["n_runs"] == 18 and manifest["n_points"] == 6
     assert manifest["spec"]["base_seed"] == 99
     assert manifest["run_fn"].endswith("fake_model:fake_run")
-    assert set(manifest["versions"]) >= {"python", "numpy", "pandas", "mesa", "pyarrow",
-                                         "fedplumbing"}
+    assert set(manifest["versions"]) >= {
+        "python",
+        "numpy",
+        "pandas",
+        "mesa",
+        "pyarrow",
+        "fedplumbing",
+    }
     meta = pq.read_schema(results.run_file(tmp_path / "out", 4)).metadata[b"fedplumbing"]
     assert b'"spawn_key": [4]' in meta and b'"numpy"' in meta
 
@@ -64,9 +83,15 @@ def test_values_match_a_direct_call(tmp_path):
     sweep(tmp_path / "out")
     frame = load_results(tmp_path / "out")
     row = frame.iloc[7]
-    request = {"scenario": "default", "days": 15, "keep_daily": False,
-               "overrides": {"banks.lclor_scale": row["banks.lclor_scale"],
-                             "fed.treasury_cap": row["fed.treasury_cap"]}}
+    request = {
+        "scenario": "default",
+        "days": 15,
+        "keep_daily": False,
+        "overrides": {
+            "banks.lclor_scale": row["banks.lclor_scale"],
+            "fed.treasury_cap": row["fed.treasury_cap"],
+        },
+    }
     expected, _ = fake_run(request, np.random.SeedSequence(99).spawn(18)[7])
     assert row["p99_repo_spread_bp"] == expected["p99_repo_spread_bp"]
 
@@ -129,7 +154,8 @@ def test_rerun_skips_finished_runs_without_touching_them(tmp_path):
     assert (again.ok, again.skipped) == (1, 17)
     after = {f: os.stat(runs / f).st_mtime_ns for f in os.listdir(runs)}
     assert {f: t for f, t in after.items() if f != "run-000005.parquet"} == {
-        f: t for f, t in before.items() if f != "run-000005.parquet"}
+        f: t for f, t in before.items() if f != "run-000005.parquet"
+    }
 
 
 def test_refuses_a_directory_holding_another_sweep(tmp_path):
@@ -230,8 +256,10 @@ def test_lost_runs_are_not_stored_and_a_rerun_finishes_them(tmp_path):
     assert 2 not in results.finished_run_ids(tmp_path / "out")
     again = sweep(tmp_path / "out")
     assert (again.ok, again.skipped, again.exit_code) == (2, 16, 0)
-    pd.testing.assert_frame_equal(stable_results(tmp_path / "out"),
-                                  (sweep(tmp_path / "ref"), stable_results(tmp_path / "ref"))[1])
+    pd.testing.assert_frame_equal(
+        stable_results(tmp_path / "out"),
+        (sweep(tmp_path / "ref"), stable_results(tmp_path / "ref"))[1],
+    )
 
 
 def test_no_progress_output_without_a_terminal(tmp_path, capsys):
