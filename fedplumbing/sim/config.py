@@ -50,6 +50,9 @@ class Population:
     repo_active_banks: int = param(
         30, 1, 20000, "", "largest banks that lend directly in the repo market"
     )
+    fed_funds_active_banks: int = param(
+        200, 1, 20000, "", "largest banks that lend in fed funds (all banks can borrow)"
+    )
 
 
 @dataclass(frozen=True)
@@ -469,6 +472,11 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
     if p.repo_active_banks > p.banks:
         raise ConfigError(
             f"population.repo_active_banks: {p.repo_active_banks} exceeds "
+            f"population.banks {p.banks}; allowed: 1 to {p.banks}"
+        )
+    if p.fed_funds_active_banks > p.banks:
+        raise ConfigError(
+            f"population.fed_funds_active_banks: {p.fed_funds_active_banks} exceeds "
             f"population.banks {p.banks}; allowed: 1 to {p.banks}"
         )
     if cfg.initial.reserves <= 0 and cfg.mode == "policy":

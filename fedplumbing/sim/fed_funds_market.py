@@ -1,7 +1,8 @@
 """The fed funds market (the EFFR analogue): unsecured overnight loans of reserves.
 
-Lenders: FHLBs, which earn nothing on Fed balances and lend above the ON RRP rate, and banks
-with reserves to spare after the repo market. Borrowers: foreign banks doing the IORB
+Lenders: FHLBs, which earn nothing on Fed balances and lend above the ON RRP rate, and the
+largest banks (fed funds lending is concentrated) with reserves to spare after the repo
+market. Borrowers: foreign banks doing the IORB
 arbitrage (borrow below IORB, earn IORB) and banks short of reserves.
 """
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 
 #: Share of their arbitrage that foreign banks keep on quarter-end reporting dates.
 QUARTER_END_ARBITRAGE = 0.3
+#: Banks bid for reserves when within this many shock s.d. of their LCLoR (beyond it the
+#: bidding schedule is zero).
+SHORT_RANGE_SD = 3.5
 
 
 class FedFundsMarket:
@@ -31,14 +35,13 @@ class FedFundsMarket:
         """Collect orders, clear the market and book the trades."""
         cfg, led, rates = model.config, model.ledger, model.rates_today
         banks, fhlbs = model.banks, model.fhlbs
-        bank_rows = np.arange(banks.rows.start, banks.rows.stop)
-        fhlb_rows = np.arange(fhlbs.rows.start, fhlbs.rows.stop)
-        reserves = led.held("reserves", banks.rows)
         st = banks.state
+        reserves = led.held("reserves", banks.rows)
         cost = model.bank_cost_today()
         penalty = model.bank_penalty_rate()
-        k = len(model.tranche_probabilities)
 
+        # asks: FHLBs and the banks active in fed funds
+        n = cfg.population.fed_funds_active_banks
         q_f, r_f = FHLB.fed_funds_offers(
             led.held("deposits", fhlbs.rows),
             rates.on_rrp,
@@ -46,21 +49,30 @@ class FedFundsMarket:
             cfg.fhlbs.fed_funds_share,
         )
         q_b, r_b = Bank.lending_schedule(
-            reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty
+            reserves[:n], st["lclor"][:n], st["shock_sd"][:n], cost[:n], rates.iorb, penalty[:n]
         )
         ask_qty = np.concatenate([q_f.ravel(), q_b.ravel()])
         ask_rate = np.concatenate([r_f.ravel(), r_b.ravel()])
-        ask_rows = np.concatenate([fhlb_rows, np.repeat(bank_rows, k)])
-
-        arb_share = QUARTER_END_ARBITRAGE if model.flags["is_quarter_end"] else 1.0
-        q_a = st["arbitrage_capacity"] * arb_share
-        r_a = rates.iorb - st["arbitrage_cost"]
-        q_s, r_s = Bank.borrowing_schedule(
-            reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty
+        fhlb_rows = np.arange(fhlbs.rows.start, fhlbs.rows.stop)
+        ask_rows = np.concatenate(
+            [fhlb_rows, banks.rows.start + np.repeat(np.arange(n), q_b.shape[1])]
         )
-        bid_qty = np.concatenate([q_a, q_s.ravel()])
-        bid_rate = np.concatenate([r_a, r_s.ravel()])
-        bid_rows = np.concatenate([bank_rows, np.repeat(bank_rows, k)])
+
+        # bids: foreign banks' arbitrage, and every bank that may end the day short
+        arb_share = QUARTER_END_ARBITRAGE if model.flags["is_quarter_end"] else 1.0
+        arb = np.flatnonzero(st["arbitrage_capacity"] > 0)
+        short = np.flatnonzero(reserves < st["lclor"] + SHORT_RANGE_SD * st["shock_sd"])
+        q_s, r_s = Bank.borrowing_schedule(
+            reserves[short],
+            st["lclor"][short],
+            st["shock_sd"][short],
+            cost[short],
+            rates.iorb,
+            penalty[short],
+        )
+        bid_qty = np.concatenate([st["arbitrage_capacity"][arb] * arb_share, q_s.ravel()])
+        bid_rate = np.concatenate([rates.iorb - st["arbitrage_cost"][arb], r_s.ravel()])
+        bid_rows = banks.rows.start + np.concatenate([arb, np.repeat(short, q_s.shape[1])])
 
         result = clear_call_market(
             bid_qty,

@@ -100,12 +100,40 @@ def clear_call_market(
     Returns:
         The fills, each order's average rate and the trade-rate distribution.
     """
-    bid_qty = np.maximum(np.asarray(bid_qty, dtype=float), 0.0)
-    ask_qty = np.maximum(np.asarray(ask_qty, dtype=float), 0.0)
-    bid_rate = np.asarray(bid_rate, dtype=float)
-    ask_rate = np.asarray(ask_rate, dtype=float)
-    if bid_qty.sum() <= 0 or ask_qty.sum() <= 0:
+    bid_qty = np.asarray(bid_qty, dtype=float)
+    ask_qty = np.asarray(ask_qty, dtype=float)
+    bids = np.flatnonzero(bid_qty > 0)
+    asks = np.flatnonzero(ask_qty > 0)
+    if bids.size == 0 or asks.size == 0:
         return _empty(bid_qty, ask_qty)
+    result = _clear(
+        bid_qty[bids],
+        np.asarray(bid_rate, dtype=float)[bids],
+        ask_qty[asks],
+        np.asarray(ask_rate, dtype=float)[asks],
+        sessions,
+        imbalance,
+    )
+    if result.volume <= 0:
+        return _empty(bid_qty, ask_qty)
+    full = _empty(bid_qty, ask_qty)
+    full.bid_fill[bids], full.bid_rate[bids] = result.bid_fill, result.bid_rate
+    full.ask_fill[asks], full.ask_rate[asks] = result.ask_fill, result.ask_rate
+    full.volume = result.volume
+    full.session_rates, full.session_volumes = result.session_rates, result.session_volumes
+    full.percentiles = result.percentiles
+    return full
+
+
+def _clear(
+    bid_qty: np.ndarray,
+    bid_rate: np.ndarray,
+    ask_qty: np.ndarray,
+    ask_rate: np.ndarray,
+    sessions: int,
+    imbalance: float,
+) -> Clearing:
+    """`clear_call_market` on orders of positive amount."""
     lo = min(bid_rate.min(), ask_rate.min())
     bid_tick = np.rint((bid_rate - lo) / TICK).astype(np.int64)
     ask_tick = np.rint((ask_rate - lo) / TICK).astype(np.int64)
@@ -119,8 +147,10 @@ def clear_call_market(
     n_lev = len(levels)
 
     m = session_demand_factors(sessions, imbalance)  # (S,)
-    gap = cum_supply[None, :] - m[:, None] * cum_demand[None, :]  # increasing along levels
-    k = (gap < 0).sum(axis=1)  # first level where supply covers demand
+    # supply/demand ratio rises along the levels; a session clears where it reaches m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cum_demand > 0, cum_supply / cum_demand, np.inf)
+    k = np.searchsorted(ratio, m, side="left")  # first level where supply covers demand
     lower = np.maximum(k - 1, 0)
     upper = np.minimum(k, n_lev - 1)
 
@@ -155,8 +185,10 @@ def clear_call_market(
     )
 
     # orders of zero amount may sit at ticks with no level: clip, their fill is zero anyway
-    ask_level = np.minimum(np.searchsorted(levels, ask_tick), n_lev - 1)
-    bid_level = np.minimum(np.searchsorted(levels, bid_tick), n_lev - 1)
+    level_of_tick = np.zeros(n_ticks, dtype=np.int64)
+    level_of_tick[levels] = np.arange(n_lev)
+    ask_level = level_of_tick[ask_tick]
+    bid_level = level_of_tick[bid_tick]
     ask_fill = ask_qty * ask_frac[ask_level]
     bid_fill = bid_qty * bid_frac[bid_level]
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -20,9 +20,10 @@ from fedplumbing.agents.fed import AdministeredRates, Fed
 from fedplumbing.agents.fhlb import FHLB
 from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.agents.treasury import Treasury
-from fedplumbing.sim import flows, interest, securities
+from fedplumbing.sim import interest
 from fedplumbing.sim.calendar import Calendar, CalendarRules
 from fedplumbing.sim.config import ScenarioConfig
+from fedplumbing.sim.drivers import make_driver
 from fedplumbing.sim.facilities import Facilities
 from fedplumbing.sim.fed_funds_market import FedFundsMarket
 from fedplumbing.sim.ledger import Ledger
@@ -116,6 +117,7 @@ class FedPlumbingModel(mesa.Model):
         self.last_soma_month: tuple[int, int] | None = None
         self.month_runoff = None
         self.fed_repo_ops_today = 0.0
+        self.driver = make_driver(self)
         self._set_day(0)
         if debug:
             self.ledger.check()
@@ -126,7 +128,7 @@ class FedPlumbingModel(mesa.Model):
         self.date: dt.date = cal.dates[day].astype(dt.date)
         self.flags = cal.flags_on(day)
         self.accrual_days_today = int(cal.accrual_days[day])
-        self.rates_today: AdministeredRates = self.fed.rates_on(self.date)
+        self.rates_today: AdministeredRates = self.driver.rates(self)
 
     def bank_cost_today(self) -> np.ndarray:
         """Each bank's balance-sheet cost today (percent), with quarter- and year-end add-ons."""
@@ -170,8 +172,8 @@ class FedPlumbingModel(mesa.Model):
         fed_equity_at_open = float(led.equity(FED))
         self.facilities.reverse_late_payment_shock(self)
         self.overnight.unwind()
-        flows.apply(self)
-        securities.apply(self)
+        self.driver.exogenous_flows(self)
+        self.driver.securities(self)
         self.fed_repo_ops_today = self.fed.repo_operation_today()
         repo = self.repo_market.clear(self)
         fed_funds = self.fed_funds_market.clear(self)
