@@ -6,9 +6,6 @@ import numpy as np
 
 from fedplumbing.agents.base import PopulationAgent
 
-#: Share of a dealer's funding need that is elastic (hedge-fund lending it can cut).
-ELASTIC_SHARE = 0.10
-
 
 class Dealer(PopulationAgent):
     """A primary dealer financing its inventory in repo.
@@ -17,7 +14,8 @@ class Dealer(PopulationAgent):
     SRF exists, otherwise the cost of raising cash by fire sales. A small part (the
     hedge-fund book it can shrink) is bid only up to IORB plus a small spread. It can borrow
     only against the collateral it has: its own inventory and the collateral hedge funds
-    gave it, less haircuts.
+    gave it, less haircuts. What it cannot finance in its elastic part it cuts (hedge funds
+    deleverage); the rest it raises at the fallback cost.
     """
 
     population_name = "dealers"
@@ -37,13 +35,21 @@ class Dealer(PopulationAgent):
     def funding_bids(
         need: np.ndarray,
         collateral_capacity: np.ndarray,
-        iorb: float,
         fallback_rate: float,
+        elastic_share: float,
         elastic_limit: float,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Bids for repo funding: (amounts, rates), each of shape (dealers, 2)."""
+        """Bids for repo funding: (amounts, rates), each of shape (dealers, 2).
+
+        Args:
+            need: cash each dealer must raise ($bn).
+            collateral_capacity: cash its unencumbered collateral can raise ($bn).
+            fallback_rate: the most it pays for the inelastic part (percent).
+            elastic_share: share of the need it would rather cut than pay up for.
+            elastic_limit: the most it pays for that elastic part (percent).
+        """
         need = np.minimum(need, collateral_capacity)
-        elastic = ELASTIC_SHARE * need
+        elastic = elastic_share * need
         qty = np.stack([need - elastic, elastic], axis=1)
         rate = np.stack(
             [np.full_like(need, fallback_rate), np.full_like(need, elastic_limit)], axis=1

@@ -155,6 +155,20 @@ class Fed:
 
 
 @dataclass(frozen=True)
+class TgaStep:
+    """A TGA target in force from `date` (debt-ceiling drawdowns and rebuilds)."""
+
+    date: dt.date = param(dt.date(2018, 1, 2), doc="effective date")
+    target: float = param(350.0, 0, 3000, "$bn", "TGA target from this date")
+    adjustment_days: float | None = param(
+        None, 1, 500, "days", "days over which issuance closes the gap (none: the default)"
+    )
+    bill_share: float | None = param(
+        None, 0, 1, "share", "share of net issuance in bills (none: the default)"
+    )
+
+
+@dataclass(frozen=True)
 class Treasury:
     """Treasury cash management, issuance and taxes."""
 
@@ -181,6 +195,22 @@ class Treasury:
     )
     bill_mmf_takedown: float = param(0.40, 0, 1, "share", "share of bill auctions bought by MMFs")
     average_debt_rate: float = param(2.3, 0, 25, "%", "average interest rate on public debt")
+    tga_schedule: list[TgaStep] = _list([], "TGA targets over time (debt-ceiling episodes)")
+    response: str = param(
+        "none", doc="response to a Fed rolling coupons into bills: none | A | B (see docs)"
+    )
+    gdp: float = param(30000.0, 100, 1e6, "$bn", "nominal GDP at the start (term premium)")
+    gdp_growth: float = param(0.0, -0.5, 1, "share/year", "nominal GDP growth")
+    private_coupon_shares: list[float] = _list(
+        [0.13, 0.24, 0.45, 0.18],
+        "privately held notes and bonds: shares under 1y, 1-3y, 3-10y and over 10y",
+    )
+    coupon_spread_bp: float = param(
+        50.0, -1000, 2000, "bp", "yield of new coupons over IORB (before term-premium changes)"
+    )
+    term_premium_bp_per_pct_gdp: float = param(
+        10.0, 0, 100, "bp", "10y term premium per 1% of GDP of private 10-year equivalents"
+    )
 
 
 @dataclass(frozen=True)
@@ -193,6 +223,9 @@ class Banks:
     lclor_dispersion: float = param(0.5, 0, 3, "log-sd", "dispersion of LCLoR shares")
     lclor_scale: float = param(1.0, 0, 10, "x", "multiplier on every bank's LCLoR")
     big_bank_lclor_premium: float = param(0.5, 0, 5, "x", "extra LCLoR share of repo-active banks")
+    small_bank_buffer: float = param(
+        1.0, 0, 20, "x", "opening reserves of smaller banks above their LCLoR, as a multiple"
+    )
     shock_share: float = param(
         0.006, 0, 0.2, "share", "end-of-day payment shock s.d. / bank assets"
     )
@@ -238,6 +271,12 @@ class Dealers:
     fire_sale_cost_bp: float = param(
         800.0, 0, 10000, "bp", "cost over IORB of raising cash without repo"
     )
+    elastic_share: float = param(
+        0.05, 0, 1, "share", "share of dealers' funding need they cut rather than pay up for"
+    )
+    elastic_spread_bp: float = param(
+        25.0, 0, 5000, "bp", "spread over IORB above which dealers cut that share"
+    )
     distribution_days: float = param(
         4.0, 0.1, 100, "days", "half-life of auction inventory sold to investors"
     )
@@ -270,7 +309,7 @@ class Markets:
 
     sessions: int = param(40, 1, 500, "", "intraday sessions per market")
     repo_imbalance: float = param(
-        0.15, 0, 0.95, "share", "front-loading of repo demand (early settlement)"
+        0.05, 0, 0.95, "share", "front-loading of repo demand (early settlement)"
     )
     fed_funds_imbalance: float = param(0.10, 0, 0.95, "share", "front-loading of fed funds demand")
 
@@ -283,6 +322,27 @@ class Replay:
         dt.date(2020, 3, 1), doc="start of the 'inputs only' pandemic window"
     )
     fidelity_gap_end: dt.date = param(dt.date(2021, 12, 31), doc="end of that window")
+    history_corporate_tax_day: int = param(
+        15,
+        1,
+        28,
+        "day",
+        "day of month of corporate tax receipts in the historical TGA (their lumps are taken "
+        "out there and put back on the scenario's tax dates, treasury.corporate_tax_day)",
+    )
+    extra_reserves: float = param(
+        0.0, -2000, 5000, "$bn", "counterfactual: extra SOMA holdings (and reserves) every day"
+    )
+    srf_over_iorb_bp: float | None = param(
+        None,
+        -100,
+        1000,
+        "bp",
+        "counterfactual: SRF rate = IORB + this every day (None: the SRF where it existed)",
+    )
+    initial_from_history: bool = param(
+        True, doc="set the opening balances from the data at the start date"
+    )
 
 
 @dataclass(frozen=True)
@@ -312,6 +372,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "mode": ("policy", "replay"),
     "fed.treasury_reinvestment": ("coupons", "bills"),
     "fed.mbs_reinvestment": ("treasuries", "bills", "mbs", "none"),
+    "treasury.response": ("none", "A", "B"),
 }
 
 
@@ -481,7 +542,23 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
         )
     if cfg.initial.reserves <= 0 and cfg.mode == "policy":
         raise ConfigError("initial.reserves: must be positive in policy mode")
+    _check_treasury_debt(cfg.treasury)
     return cfg
+
+
+def _check_treasury_debt(t: Treasury) -> None:
+    """Rules of the Treasury's debt settings (coupon mix, TGA schedule)."""
+    shares = t.private_coupon_shares
+    if len(shares) != 4 or any(s < 0 for s in shares) or abs(sum(shares) - 1) > 1e-6:
+        raise ConfigError(
+            "treasury.private_coupon_shares: need 4 non-negative shares summing to 1 "
+            f"(under 1y, 1-3y, 3-10y, over 10y), got {shares}"
+        )
+    dates = [step.date for step in t.tga_schedule]
+    if len(set(dates)) != len(dates):
+        raise ConfigError(
+            "treasury.tga_schedule: two steps share a date; allowed: one target per date"
+        )
 
 
 # --------------------------------------------------------------------------- public API

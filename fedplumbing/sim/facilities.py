@@ -21,6 +21,26 @@ if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
 
 
+def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label: str) -> None:
+    """Dealers lend `change` more to hedge funds (negative: hedge funds repay).
+
+    The collateral hedge funds pledge, which dealers may re-pledge, follows the loans.
+    """
+    led, pay, dealers = model.ledger, model.payments, model.dealers
+    delta = pay.zeros()
+    delta[dealers.rows] = -change
+    delta[PUBLIC] = change.sum()
+    pay.pay(
+        label,
+        delta,
+        Leg(dealers.rows, led.asset("hf_repo"), change),
+        Leg(PUBLIC, led.liability("hf_repo"), change.sum()),
+        amount=float(np.abs(change).sum()),
+    )
+    hf = led.held("hf_repo", dealers.rows)
+    led.set_rehypothecable("coupons", dealers.rows, hf / (1 - model.config.dealers.haircut))
+
+
 class Facilities:
     """The Fed's standing facilities and the end-of-day settlement of shortfalls.
 
@@ -91,8 +111,13 @@ class Facilities:
         dealers = model.dealers
         rows = np.arange(dealers.rows.start, dealers.rows.stop)
         need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
+        cut = np.minimum(need, model.dealer_elastic_unfilled)
+        if cut.sum() > 0:
+            change_hedge_fund_lending(model, -cut, "hedge funds deleverage")
+            need = need - cut
+        self.today["hedge_fund_cut"] = float(cut.sum())
         srf = np.zeros_like(need)
-        if cfg.fed.srf_enabled and need.sum() > 0:
+        if cfg.fed.srf_enabled and np.isfinite(rates.srf) and need.sum() > 0:
             srf = np.minimum(
                 need, np.maximum(collateral_capacity(model, dealers.rows, cfg.fed.srf_haircut), 0.0)
             )

@@ -36,7 +36,7 @@ class FedFundsMarket:
         cfg, led, rates = model.config, model.ledger, model.rates_today
         banks, fhlbs = model.banks, model.fhlbs
         st = banks.state
-        reserves = led.held("reserves", banks.rows)
+        reserves = model.bank_positions()
         cost = model.bank_cost_today()
         penalty = model.bank_penalty_rate()
 

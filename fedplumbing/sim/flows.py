@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 #: Speed at which money-fund assets revert to their trend (per business day).
 MMF_REVERSION = 0.02
+#: Speed at which hedge funds' repo borrowing from dealers returns to its trend (per day).
+HEDGE_FUND_REVERSION = 0.2
 
 
 def treasury_payment(model: FedPlumbingModel, label: str, to_public: float) -> None:
@@ -77,6 +79,19 @@ def mmf_flows(model: FedPlumbingModel, tax_day: bool) -> None:
     )
 
 
+def hedge_fund_flows(model: FedPlumbingModel) -> None:
+    """Hedge funds borrow back toward their trend demand for dealer repo financing."""
+    from fedplumbing.sim.facilities import change_hedge_fund_lending
+
+    dealers = model.dealers
+    trend = dealers["hedge_fund_base"] * (1.0 + model.config.dealers.hedge_fund_growth) ** (
+        model.day / 252.0
+    )
+    gap = trend - model.ledger.held("hf_repo", dealers.rows)
+    if np.any(np.abs(gap) > 1e-9):
+        change_hedge_fund_lending(model, HEDGE_FUND_REVERSION * gap, "hedge-fund lending")
+
+
 def apply(model: FedPlumbingModel) -> None:
     """All exogenous flows of today, in the policy mode (replay drives its own)."""
     cal, day = model.calendar, model.day
@@ -86,6 +101,7 @@ def apply(model: FedPlumbingModel) -> None:
     if taxes:
         treasury_payment(model, "tax receipts", -taxes)
     currency_flow(model, model.config.flows.currency_growth / 252.0)
+    hedge_fund_flows(model)
     mmf_flows(
         model, bool(cal.is_corporate_tax_date[day] and model.config.treasury.corporate_tax > 0)
     )

@@ -24,6 +24,7 @@ class DailyRecorder:
         self.model = model
         self.rows: list[dict[str, Any]] = []
         self.last_repo_spread_bp = float("nan")
+        self.last_repo_rate = float("nan")
 
     def record(self, repo: Clearing, fed_funds: Clearing, fed_net_income: float) -> None:
         """Record today's outcomes."""
@@ -79,6 +80,7 @@ class DailyRecorder:
             "drivers": "; ".join(m.calendar.day_names(m.day)),
         }
         self.last_repo_spread_bp = row["repo_spread_bp"]
+        self.last_repo_rate = row["sofr"]
         self.rows.append(row)
 
     def frame(self) -> pd.DataFrame:

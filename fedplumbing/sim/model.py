@@ -20,7 +20,7 @@ from fedplumbing.agents.fed import AdministeredRates, Fed
 from fedplumbing.agents.fhlb import FHLB
 from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.agents.treasury import Treasury
-from fedplumbing.sim import interest
+from fedplumbing.sim import interest, private_income
 from fedplumbing.sim.calendar import Calendar, CalendarRules
 from fedplumbing.sim.config import ScenarioConfig
 from fedplumbing.sim.drivers import make_driver
@@ -104,6 +104,7 @@ class FedPlumbingModel(mesa.Model):
         led = self.ledger
         hf = led.held("hf_repo", self.dealers.rows)
         led.set_rehypothecable("coupons", self.dealers.rows, hf / (1 - config.dealers.haircut))
+        self.dealers.state["hedge_fund_base"] = hf.copy()
         self.dealers.state["normal_bills"] = led.held("bills", self.dealers.rows).copy()
         self.dealers.state["normal_coupons"] = led.held("coupons", self.dealers.rows).copy()
 
@@ -117,6 +118,7 @@ class FedPlumbingModel(mesa.Model):
         self.last_soma_month: tuple[int, int] | None = None
         self.month_runoff = None
         self.fed_repo_ops_today = 0.0
+        self.dealer_elastic_unfilled = np.zeros(self.dealers.size)
         self.driver = make_driver(self)
         self._set_day(0)
         if debug:
@@ -129,6 +131,21 @@ class FedPlumbingModel(mesa.Model):
         self.flags = cal.flags_on(day)
         self.accrual_days_today = int(cal.accrual_days[day])
         self.rates_today: AdministeredRates = self.driver.rates(self)
+
+    def bank_positions(self) -> np.ndarray:
+        """Each bank's own reserve position: reserves less its clients' cash balances.
+
+        Money funds, dealers and FHLBs hold their intraday cash at custodian banks; that cash
+        leaves (money funds invest it) or is repaid (dealers' overdrafts are refinanced)
+        before the day ends, so a bank manages its reserves net of it.
+        """
+        led = self.ledger
+        client_cash = np.zeros(self.banks.size)
+        for pop in (self.mmfs, self.dealers, self.fhlbs):
+            client_cash += np.bincount(
+                pop.custodian, weights=led.held("deposits", pop.rows), minlength=self.banks.size
+            )
+        return led.held("reserves", self.banks.rows) - client_cash
 
     def bank_cost_today(self) -> np.ndarray:
         """Each bank's balance-sheet cost today (percent), with quarter- and year-end add-ons."""
@@ -182,6 +199,7 @@ class FedPlumbingModel(mesa.Model):
         self.facilities.cover_dealers(self)
         self.facilities.cover_banks(self)
         net_income = interest.accrue(self, fed_equity_at_open)
+        private_income.distribute(self)
         self.recorder.record(repo, fed_funds, net_income)
         self.fed.react(self.recorder.last_repo_spread_bp)
         if self.debug:

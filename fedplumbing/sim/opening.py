@@ -173,14 +173,18 @@ def post_opening_balances(
             "initial: reserves are too small for the cash positions of money "
             "funds, dealers and FHLBs; raise initial.reserves"
         )
-    # banks hold their comfortable level plus a share of the surplus in proportion to size
+    # small banks hold a buffer above their comfortable level; the large repo-active banks
+    # hold their comfortable level plus the rest of the surplus, in proportion to size
     lclor = banks["lclor"]
-    surplus = base_total - lclor.sum()
-    weight = bank_assets * np.exp(0.2 * rng.standard_normal(banks.size))
+    active = banks["repo_active"]
+    small = np.where(active, 0.0, lclor * (1.0 + cfg.banks.small_bank_buffer))
+    weight = bank_assets * np.exp(0.2 * rng.standard_normal(banks.size)) * active
+    surplus = base_total - small.sum() - lclor[active].sum()
     if surplus > 0:
-        base = lclor + surplus * weight / weight.sum()
+        base = small + active * lclor + surplus * weight / weight.sum()
     else:
-        base = base_total * lclor / lclor.sum()
+        need = small + active * lclor
+        base = base_total * need / need.sum()
     reserves = base + custodial
     if np.any(reserves < 0):
         # custodians overdrawn by their clients' positions: spread the deficit over all banks

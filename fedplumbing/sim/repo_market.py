@@ -84,7 +84,7 @@ class RepoMarket:
             cfg.fed.on_rrp_cap,
             cfg.mmfs.switch_spread_bp / 100.0,
         )
-        reserves = led.held("reserves", active_rows)
+        reserves = model.bank_positions()[:n_active]
         st = {k: v[:n_active] for k, v in banks.state.items()}
         cost = model.bank_cost_today()[:n_active]
         penalty = model.bank_penalty_rate()[:n_active]
@@ -109,9 +109,9 @@ class RepoMarket:
         q_d, r_d = Dealer.funding_bids(
             need,
             collateral_capacity(model, dealers.rows, h),
-            rates.iorb,
             model.dealer_fallback_rate(),
-            rates.iorb + 0.10,
+            cfg.dealers.elastic_share,
+            rates.iorb + cfg.dealers.elastic_spread_bp / 100.0,
         )
         q_s, r_s = Bank.borrowing_schedule(
             reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty
@@ -130,6 +130,9 @@ class RepoMarket:
             sessions=cfg.markets.sessions,
             imbalance=cfg.markets.repo_imbalance,
         )
+        q_elastic = q_d[:, 1]
+        fill_elastic = result.bid_fill[1 : 2 * dealers.size : 2]
+        model.dealer_elastic_unfilled = np.maximum(q_elastic - fill_elastic, 0.0)
         if result.volume <= 0:
             return result
         days = model.accrual_days_today
