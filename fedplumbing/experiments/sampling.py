@@ -90,11 +90,15 @@ def sampled_points(spec: SweepSpec) -> list[dict[str, ParamValue]]:
 
 def design_points(spec: SweepSpec) -> list[dict[str, ParamValue]]:
     """Return the spec's parameter points in their deterministic order."""
+    if spec.points is not None:
+        return [dict(p) for p in spec.points]
     return grid_points(spec) if spec.sampler == "grid" else sampled_points(spec)
 
 
 def n_runs(spec: SweepSpec) -> int:
     """Return the number of runs (points x seeds) without building the design."""
+    if spec.points is not None:
+        return len(spec.points) * spec.seeds
     if spec.sampler != "grid":
         assert spec.samples is not None
         return spec.samples * spec.seeds

@@ -26,17 +26,14 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib
 import json
 import math
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 __all__ = [
-    "FALLBACK_SUMMARY_METRICS",
     "RESERVED_COLUMNS",
     "SAMPLERS",
     "ParameterSpec",
@@ -45,26 +42,14 @@ __all__ = [
     "check_against_config",
     "known_metrics",
     "load_spec",
-    "optional_module",
     "parse_spec",
 ]
 
 SAMPLERS = ("grid", "lhs", "sobol")
-"""Allowed values of ``sampler``."""
+"""Allowed values of ``sampler`` in a spec file."""
 
-FALLBACK_SUMMARY_METRICS = (
-    "max_repo_spread_bp",
-    "p99_repo_spread_bp",
-    "mean_repo_spread_bp",
-    "min_reserves",
-    "min_reserves_to_assets",
-    "srf_total",
-    "days_spread_above_50bp",
-)
-"""Summary metrics assumed while `fedplumbing.sim.run.SUMMARY_METRICS` does not exist yet.
-
-Once the engine defines ``SUMMARY_METRICS`` that list is used instead (see `known_metrics`).
-"""
+EXPLICIT = "explicit"
+"""Sampler of a programmatic design (`SweepSpec.points`, e.g. a SALib sample); not in TOML."""
 
 RESERVED_COLUMNS = (
     "run_id",
@@ -146,6 +131,8 @@ class SweepSpec:
         days: Business days per run, or None for the scenario's horizon.
         metrics: Summary metrics kept per run.
         keep_daily: Also store each run's daily DataFrame.
+        points: The design of sampler ``"explicit"`` (one dict of parameter values per
+            point, built by code such as `fedplumbing.experiments.sensitivity`), else None.
 
     """
 
@@ -158,6 +145,7 @@ class SweepSpec:
     base_seed: int = 12345
     days: int | None = None
     keep_daily: bool = False
+    points: tuple[dict[str, ParamValue], ...] | None = None
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -166,7 +154,7 @@ class SweepSpec:
 
     def to_dict(self) -> dict[str, object]:
         """Return the canonical JSON-ready form (stored in, and compared with, the manifest)."""
-        return {
+        out: dict[str, object] = {
             "scenario": self.scenario,
             "days": self.days,
             "seeds": self.seeds,
@@ -177,6 +165,9 @@ class SweepSpec:
             "keep_daily": self.keep_daily,
             "parameters": [p.to_dict() for p in self.parameters],
         }
+        if self.points is not None:
+            out["points"] = [dict(p) for p in self.points]
+        return out
 
     def spec_hash(self) -> str:
         """Return a short SHA-256 of the canonical form; equal specs give equal hashes."""
@@ -185,29 +176,10 @@ class SweepSpec:
 
 
 def known_metrics() -> tuple[str, ...]:
-    """Return the summary metric names a run can produce.
+    """Return the summary metric names a run can produce (`fedplumbing.sim.run.SUMMARY_METRICS`)."""
+    from fedplumbing.sim.run import SUMMARY_METRICS  # imported here: the engine is heavy
 
-    Uses `fedplumbing.sim.run.SUMMARY_METRICS` when that module defines it, else
-    `FALLBACK_SUMMARY_METRICS`. Errors inside an existing engine module are not hidden.
-    """
-    sim_run = optional_module("fedplumbing.sim.run")
-    if sim_run is None:
-        return FALLBACK_SUMMARY_METRICS
-    return tuple(getattr(sim_run, "SUMMARY_METRICS", FALLBACK_SUMMARY_METRICS))
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """Import module ``name``, or return None if that module itself does not exist (yet).
-
-    Errors raised while importing an existing module (including a missing dependency of it)
-    propagate, so a broken engine is never mistaken for an absent one.
-    """
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
+    return tuple(SUMMARY_METRICS)
 
 
 def load_spec(
@@ -308,32 +280,30 @@ def check_against_config(spec: SweepSpec) -> str | None:
 
     Every grid value (or both bounds of a sampled range) is applied alone to the base scenario
     with `fedplumbing.sim.config.apply_overrides`, so unknown keys and out-of-range values fail
-    here, before any output exists. Skipped while the config module does not exist yet.
+    here, before any output exists.
 
     Args:
         spec: A parsed spec.
 
     Returns:
-        `config_hash` of the base scenario, or None if the config module is not available.
+        `config_hash` of the base scenario.
 
     Raises:
         SpecError: ``scenario`` cannot be loaded or a parameter value is rejected.
 
     """
-    sim_config = optional_module("fedplumbing.sim.config")
-    if sim_config is None:
-        return None
-    config_error = getattr(sim_config, "ConfigError", ValueError)
+    from fedplumbing.sim import config as sim_config
+
     try:
         base = sim_config.load_scenario(spec.scenario)
-    except (config_error, OSError) as exc:
+    except (sim_config.ConfigError, OSError) as exc:
         reason = _one_line(str(exc))
         raise SpecError(f"scenario: cannot load {spec.scenario!r} ({reason})") from None
     for param in spec.parameters:
         for value in param.checked_values():
             try:
                 sim_config.apply_overrides(base, {param.name: value})
-            except config_error as exc:
+            except sim_config.ConfigError as exc:
                 raise SpecError(f"parameters.{param.name}: {_one_line(str(exc))}") from None
     return sim_config.config_hash(base)
 

@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from fedplumbing.experiments import results
 from fedplumbing.experiments.sampling import RunPoint, n_runs, plan_runs, run_seed
-from fedplumbing.experiments.spec import SpecError, SweepSpec, load_spec, optional_module
+from fedplumbing.experiments.spec import SpecError, SweepSpec, load_spec
 
 __all__ = [
     "RunFn",
@@ -53,6 +53,7 @@ __all__ = [
     "SerialExecutor",
     "SweepSummary",
     "execute_run",
+    "open_executor",
     "run_sweep",
     "simulate_run",
 ]
@@ -296,30 +297,26 @@ def _qualname(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def _config_hashes(spec: SweepSpec, runs: list[RunPoint]) -> tuple[str | None, list[str | None]]:
+def _config_hashes(spec: SweepSpec, runs: list[RunPoint]) -> tuple[str, list[str]]:
     """Apply every point's overrides to the scenario (catching errors before any output).
 
     Returns:
-        The base scenario's config hash and one hash per point (all None without the config
-        module).
+        The base scenario's config hash and one hash per point.
 
     """
-    n_points = runs[-1].point + 1 if runs else 0
-    sim_config = optional_module("fedplumbing.sim.config")
-    if sim_config is None:
-        return None, [None] * n_points
-    config_error = getattr(sim_config, "ConfigError", ValueError)
+    from fedplumbing.sim import config as sim_config
+
     try:
         base = sim_config.load_scenario(spec.scenario)
-    except (config_error, OSError) as exc:
+    except (sim_config.ConfigError, OSError) as exc:
         raise SpecError(f"scenario: cannot load {spec.scenario!r} ({_error_text(exc)})") from None
-    hashes: list[str | None] = []
+    hashes: list[str] = []
     for run in runs:
         if run.replicate:
             continue
         try:
             cfg = sim_config.apply_overrides(base, dict(run.params)) if run.params else base
-        except config_error as exc:
+        except sim_config.ConfigError as exc:
             shown = ", ".join(f"{k}={v!r}" for k, v in run.params.items())
             raise SpecError(
                 f"parameters: point {run.point} ({shown}) rejected: {' '.join(str(exc).split())}"
@@ -368,10 +365,21 @@ def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> 
 
 
 @contextlib.contextmanager
-def _open_executor(
-    executor: Executor | None, workers: int | None, scheduler: str | None, dask_local: int | None
+def open_executor(
+    executor: Executor | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
 ):
-    """Yield ``(executor, capacity)``; executors opened here are shut down on exit."""
+    """Yield ``(executor, capacity)`` as `run_sweep` picks it; shut down on exit if opened here.
+
+    Args:
+        executor: Use this one (not shut down here).
+        workers: Process-pool size (default: CPU count; 1 runs in-process).
+        scheduler: Address of a Dask scheduler.
+        dask_local: Start a loopback Dask `LocalCluster` with this many worker processes.
+
+    """
     if executor is not None:
         yield executor, workers or getattr(executor, "_max_workers", None) or os.cpu_count() or 1
         return
@@ -508,7 +516,7 @@ def run_sweep(
     )
     writer = _RunWriter(out_dir, spec, point_hashes, manifest)
     tasks = (_task(spec, r) for r in todo)
-    with _open_executor(executor, workers, scheduler, dask_local) as (pool, capacity):
+    with open_executor(executor, workers, scheduler, dask_local) as (pool, capacity):
         bar = tqdm(
             total=len(wanted),
             initial=summary.skipped,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from fedplumbing.experiments.results import load_results
-from fedplumbing.experiments.spec import FALLBACK_SUMMARY_METRICS, SweepSpec, parse_spec
+from fedplumbing.experiments.spec import SweepSpec, parse_spec
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 """Folder that makes ``experiments.fake_model`` importable (for subprocesses)."""
@@ -18,8 +18,8 @@ VOLATILE = ["elapsed_s", "worker"]
 
 
 def make_spec(text: str) -> SweepSpec:
-    """Parse a TOML snippet into a spec, with the fallback metric list and no config check."""
-    return parse_spec(tomllib.loads(textwrap.dedent(text)), metrics_known=FALLBACK_SUMMARY_METRICS)
+    """Parse a TOML snippet into a spec (engine metric names; no config check)."""
+    return parse_spec(tomllib.loads(textwrap.dedent(text)))
 
 
 def stable_results(out_dir: Path) -> pd.DataFrame:

@@ -1,17 +1,12 @@
-import math
-import sys
-import types
-
 import pytest
 
-import fedplumbing.sim
 from fedplumbing.experiments.spec import (
-    FALLBACK_SUMMARY_METRICS,
     SpecError,
     check_against_config,
     load_spec,
 )
 from fedplumbing.experiments.sweep import run_sweep
+from fedplumbing.sim.run import SUMMARY_METRICS
 
 GOOD = """
 scenario = "default"
@@ -30,7 +25,6 @@ banks.lclor_scale = { values = [0.8, 1.0, 1.2] }
 
 
 def load(write_spec, text, **kw):
-    kw.setdefault("metrics_known", FALLBACK_SUMMARY_METRICS)
     kw.setdefault("check_config", False)
     return load_spec(write_spec(text), **kw)
 
@@ -56,7 +50,7 @@ def test_defaults_and_sampled_spec(write_spec):
     """,
     )
     assert spec.scenario == "default" and spec.seeds == 1 and spec.days is None
-    assert spec.metrics == FALLBACK_SUMMARY_METRICS
+    assert spec.metrics == SUMMARY_METRICS
     assert (spec.parameters[0].low, spec.parameters[0].high) == (0.0, 1.5)
 
 
@@ -152,51 +146,7 @@ def test_invalid_spec_writes_nothing(write_spec, tmp_path):
     assert not out.exists()
 
 
-# --- validation against the scenario config, with a stand-in for fedplumbing.sim.config ---
-
-
-class ConfigError(ValueError):
-    pass
-
-
-def fake_config_module() -> types.ModuleType:
-    mod = types.ModuleType("fedplumbing.sim.config")
-    fields = {"banks.lclor_scale": (0.1, 5.0), "fed.treasury_cap": (0.0, 100.0)}
-
-    def load_scenario(name):
-        if name != "default":
-            raise ConfigError(f"unknown scenario {name!r}; known: default")
-        return {"banks.lclor_scale": 1.0, "fed.treasury_cap": 30.0}
-
-    def apply_overrides(config, overrides):
-        new = dict(config)
-        for key, value in overrides.items():
-            if key not in fields:
-                raise ConfigError(f"unknown field {key!r}; known: {', '.join(fields)}")
-            lo, hi = fields[key]
-            if not lo <= value <= hi:
-                raise ConfigError(f"{key} must be in [{lo}, {hi}] (got {value})")
-            new[key] = value
-        if new["banks.lclor_scale"] > 4 and new["fed.treasury_cap"] > 50:
-            raise ConfigError("banks.lclor_scale > 4 needs fed.treasury_cap <= 50")
-        return new
-
-    def config_hash(config):
-        return str(abs(hash(tuple(sorted(config.items())))))
-
-    mod.ConfigError = ConfigError
-    mod.load_scenario = load_scenario
-    mod.apply_overrides = apply_overrides
-    mod.config_hash = config_hash
-    return mod
-
-
-@pytest.fixture
-def fake_config(monkeypatch):
-    mod = fake_config_module()
-    monkeypatch.setitem(sys.modules, "fedplumbing.sim.config", mod)
-    monkeypatch.setattr(fedplumbing.sim, "config", mod, raising=False)
-    return mod
+# --- validation against the real scenario config ---
 
 
 @pytest.mark.parametrize(
@@ -204,20 +154,20 @@ def fake_config(monkeypatch):
     [
         (
             '[parameters]\n"banks.lclr" = { values = [1.0] }',
-            ["parameters.banks.lclr:", "unknown field 'banks.lclr'"],
+            ["parameters.banks.lclr:", "unknown setting 'banks.lclr'", "lclor_scale"],
         ),
         (
-            '[parameters]\n"banks.lclor_scale" = { values = [1.0, 9.0] }',
-            ["parameters.banks.lclor_scale:", "must be in [0.1, 5.0] (got 9.0)"],
+            '[parameters]\n"banks.lclor_scale" = { values = [1.0, 11.0] }',
+            ["parameters.banks.lclor_scale:", "11 is out of range", "0 to 10"],
         ),
         (
             'sampler = "lhs"\nsamples = 4\n[parameters]\n"fed.treasury_cap" = {low = -1, high = 5}',
-            ["parameters.fed.treasury_cap:", "got -1.0"],
+            ["parameters.fed.treasury_cap:", "-1 is out of range"],
         ),
-        ('scenario = "sept2019"', ["scenario:", "cannot load 'sept2019'"]),
+        ('scenario = "sept2019x"', ["scenario:", "cannot load 'sept2019x'"]),
     ],
 )
-def test_config_errors_are_caught_at_load(write_spec, fake_config, text, expected):
+def test_config_errors_are_caught_at_load(write_spec, text, expected):
     with pytest.raises(SpecError) as info:
         load(write_spec, text, check_config=True)
     message = str(info.value)
@@ -226,66 +176,27 @@ def test_config_errors_are_caught_at_load(write_spec, fake_config, text, expecte
         assert part in message, message
 
 
-def test_check_against_config_returns_base_hash(write_spec, fake_config):
+def test_check_against_config_returns_base_hash(write_spec):
+    from fedplumbing.sim.config import config_hash, load_scenario
+
     spec = load(write_spec, '[parameters]\n"banks.lclor_scale" = { values = [0.5, 2.0] }\n')
-    assert check_against_config(spec) == fake_config.config_hash(
-        fake_config.load_scenario("default")
-    )
+    assert check_against_config(spec) == config_hash(load_scenario("default"))
 
 
-def test_cross_field_errors_are_caught_before_output(write_spec, fake_config, tmp_path):
+def test_cross_field_errors_are_caught_before_output(write_spec, tmp_path):
     path = write_spec("""
         [parameters]
-        "banks.lclor_scale" = { values = [1.0, 4.5] }
-        "fed.treasury_cap" = { values = [10.0, 60.0] }
+        "population.banks" = { values = [300, 400] }
+        "population.repo_active_banks" = { values = [30, 350] }
     """)
     out = tmp_path / "out"
-    with pytest.raises(SpecError, match=r"point 3 .*banks.lclor_scale=4.5.*rejected") as info:
+    with pytest.raises(SpecError, match=r"point 1 .*repo_active_banks=350.*rejected") as info:
         run_sweep(path, out, workers=1, progress=False)
     assert "\n" not in str(info.value)
     assert not out.exists()
 
 
-def test_default_model_path_uses_config_and_simulate(
-    write_spec, fake_config, monkeypatch, tmp_path
-):
-    """simulate_run: scenario -> overrides -> simulate(config, seed, days); hashes per point."""
-    calls = []
-    run_mod = types.ModuleType("fedplumbing.sim.run")
-    run_mod.SUMMARY_METRICS = ("p99_repo_spread_bp", "min_reserves")
+def test_metrics_default_to_the_engine_summary_metrics(write_spec):
+    from fedplumbing.sim.run import SUMMARY_METRICS
 
-    def simulate(config, seed, *, days=None):
-        calls.append((config, days))
-        value = config["banks.lclor_scale"] * 10 + seed.spawn_key[0]
-        return types.SimpleNamespace(
-            summary={"p99_repo_spread_bp": value, "min_reserves": 1.0}, daily=None
-        )
-
-    run_mod.simulate = simulate
-    monkeypatch.setitem(sys.modules, "fedplumbing.sim.run", run_mod)
-    monkeypatch.setattr(fedplumbing.sim, "run", run_mod, raising=False)
-    from fedplumbing.experiments import sweep
-
-    sweep._base_config.cache_clear()
-    path = write_spec("""
-        days = 7
-        seeds = 2
-        [parameters]
-        "banks.lclor_scale" = { values = [1.0, 2.0] }
-    """)
-    spec = load_spec(path)
-    assert spec.metrics == ("p99_repo_spread_bp", "min_reserves")
-    with pytest.raises(SpecError, match="unknown metric 'srf_total'"):
-        load_spec(write_spec('metrics = ["srf_total"]\n', "bad.toml"))
-    summary = run_sweep(spec, tmp_path / "out", workers=1, progress=False)
-    sweep._base_config.cache_clear()
-    assert summary.ok == 4 and summary.exit_code == 0
-    from fedplumbing.experiments.results import load_results, read_manifest
-
-    frame = load_results(tmp_path / "out")
-    assert frame["p99_repo_spread_bp"].tolist() == [10.0, 11.0, 22.0, 23.0]
-    assert [days for _, days in calls] == [7] * 4
-    hashes = frame["config_hash"].tolist()
-    assert hashes[0] == hashes[1] != hashes[2] == hashes[3]
-    assert read_manifest(tmp_path / "out")["config_hash"] is not None
-    assert not math.isnan(frame["min_reserves"].sum())
+    assert load(write_spec, "seeds = 2\n").metrics == SUMMARY_METRICS
