@@ -148,7 +148,7 @@ def _clear(
 
     m = session_demand_factors(sessions, imbalance)  # (S,)
     # supply/demand ratio rises along the levels; a session clears where it reaches m
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(cum_demand > 0, cum_supply / cum_demand, np.inf)
     k = np.searchsorted(ratio, m, side="left")  # first level where supply covers demand
     lower = np.maximum(k - 1, 0)

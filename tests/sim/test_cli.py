@@ -342,13 +342,7 @@ def test_console_script_error(tmp_path):
 
 
 # --------------------------------------------------------------------------- real engine
-def real_engine():
-    # Guard until the engine lands; remove once fedplumbing.sim.run exists.
-    return pytest.importorskip("fedplumbing.sim.run")
-
-
 def test_engine_run_end_to_end(tmp_path, capsys):
-    real_engine()
     runs = {}
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         out = tmp_path / name

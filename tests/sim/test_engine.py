@@ -1,0 +1,103 @@
+"""The engine: accounting identities every day, no overdrafts, determinism, Mesa agents."""
+
+import numpy as np
+import pytest
+
+from fedplumbing.agents.bank import Bank
+from fedplumbing.agents.dealer import Dealer
+from fedplumbing.agents.mmf import MoneyMarketFund
+from fedplumbing.sim.config import apply_overrides
+from fedplumbing.sim.ledger import LedgerError
+from fedplumbing.sim.model import FedPlumbingModel
+from fedplumbing.sim.payments import FED
+from fedplumbing.sim.run import simulate
+
+
+def test_identities_hold_every_day_for_a_year(small_default):
+    """Every posting is checked (debug) and every identity each day, to 1e-6 $bn."""
+    cfg = apply_overrides(small_default, {"start": "2018-01-02", "end": "2018-12-31"})
+    model = FedPlumbingModel(cfg, rng=7, debug=True)
+    led = model.ledger
+    worst = 0.0
+    while model.running:
+        model.step()
+        errors = led.invariant_errors()
+        worst = max(worst, *errors.values())
+        # no account ends the day overdrawn
+        assert led.held("reserves", model.banks.rows).min() > -1e-9
+        for pop in (model.mmfs, model.dealers, model.fhlbs):
+            assert led.held("deposits", pop.rows).min() > -1e-9, pop.name
+        # the Fed's holdings are its SOMA ladder
+        soma = model.fed.soma
+        assert abs(led.held("bills", FED) - soma.bills.sum()) < 1e-6
+        assert abs(led.held("coupons", FED) - soma.coupons.sum()) < 1e-6
+        assert abs(led.held("mbs", FED) - soma.mbs) < 1e-6
+        # reserves recorded = sum of bank accounts
+        assert abs(model.recorder.rows[-1]["reserves"]
+                   - led.held("reserves", model.banks.rows).sum()) < 1e-6
+    assert worst < 1e-6
+    assert model.day == len(model.calendar) == 251  # Fed business days in 2018
+    # the run did exercise the machinery: taxes, auctions, runoff, markets
+    daily = model.recorder.frame()
+    assert daily["repo_volume"].min() > 0 and daily["ff_volume"].min() > 0
+    assert daily["soma_treasuries"].iloc[-1] < daily["soma_treasuries"].iloc[0] - 200
+
+
+def test_direct_balance_edit_is_caught(small_default):
+    model = FedPlumbingModel(small_default, rng=1, debug=True)
+    model.step()
+    model.ledger.balances[model.banks.rows.start, model.ledger.asset("reserves")] += 5.0
+    with pytest.raises(LedgerError):
+        model.step()
+
+
+def test_same_seed_identical_different_seed_differs(small_default):
+    a = simulate(small_default, 3, days=40).daily
+    b = simulate(small_default, 3, days=40).daily
+    c = simulate(small_default, 4, days=40).daily
+    assert a.equals(b)
+    assert not a.equals(c)
+    assert a.to_csv().encode() == b.to_csv().encode()
+
+
+def test_seed_sequence_accepted_and_deterministic(small_default):
+    ss = np.random.SeedSequence(12345, spawn_key=(3,))
+    a = simulate(small_default, ss, days=10).daily
+    b = simulate(small_default, np.random.SeedSequence(12345, spawn_key=(3,)), days=10).daily
+    assert a.equals(b)
+
+
+def test_agents_are_mesa_agents_viewing_the_ledger(small_default):
+    model = FedPlumbingModel(small_default, rng=1)
+    model.step()
+    banks = model.agents_by_type[Bank]
+    assert len(banks) == 60
+    assert len(model.agents_by_type[MoneyMarketFund]) == 12
+    assert len(model.agents_by_type[Dealer]) == 8
+    total = sum(b.reserves for b in banks)
+    assert abs(total - model.ledger.owed("reserves", FED)) < 1e-6
+    biggest = max(banks, key=lambda b: b.param("assets"))
+    assert biggest.index == 0
+    mv = biggest.reserve_marginal_value()
+    assert model.rates_today.iorb <= mv <= model.bank_penalty_rate()[0]
+    assert "reserves" in biggest.t_account()
+
+
+def test_marginal_value_flat_then_steep():
+    lclor, sd = np.array([100.0]), np.array([10.0])
+    mv = [Bank.marginal_value(np.array([r]), lclor, sd, 2.0, 8.0)[0]
+          for r in (200.0, 150.0, 120.0, 100.0, 80.0)]
+    assert mv[0] - 2.0 < 1e-6 and mv[1] - 2.0 < 1e-4  # flat when ample
+    assert mv[2] < mv[3] < mv[4]  # steep near and below the LCLoR
+    assert abs(mv[3] - 5.0) < 1e-9  # half way to the penalty at the LCLoR
+    assert mv[4] < 8.0
+
+
+def test_lending_schedule_conserves_reserves():
+    qty, rate = Bank.lending_schedule(np.array([150.0, 50.0]), np.array([100.0, 100.0]),
+                                      np.array([10.0, 10.0]), np.array([0.05, 0.05]), 2.0,
+                                      np.array([8.0, 8.0]))
+    assert np.all(qty >= 0) and np.all(np.diff(rate, axis=1) > 0)
+    assert qty[0].sum() <= 150.0 and qty[1].sum() <= 50.0
+    assert qty[0, 0] > 10.0  # a bank with a surplus offers most of it cheaply
+    assert qty[1, :3].sum() == 0.0  # a bank below its LCLoR offers nothing cheap

@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from fedplumbing.sim.ledger import Leg, Ledger, LedgerError
+
+
+def make(debug=True):
+    return Ledger(["Fed", "Treasury", "public", "bank A", "bank B"], debug=debug)
+
+
+def open_reserves(led: Ledger, a: float, b: float) -> None:
+    # the Fed buys bills from two banks, creating their reserves
+    led.post(
+        "opening",
+        Leg(0, led.asset("bills"), a + b),
+        Leg(0, led.liability("reserves"), a + b),
+        Leg(1, led.liability("bills"), a + b),
+        Leg(1, led.equity_col, -(a + b)),
+        Leg(np.array([3, 4]), led.asset("reserves"), np.array([a, b])),
+        Leg(np.array([3, 4]), led.equity_col, np.array([a, b])),
+    )
+
+
+def test_balanced_posting_keeps_every_identity():
+    led = make()
+    open_reserves(led, 10.0, 5.0)
+    led.post(
+        "interbank loan",
+        Leg(3, led.asset("reserves"), -4.0),
+        Leg(3, led.asset("fed_funds"), 4.0),
+        Leg(4, led.asset("reserves"), 4.0),
+        Leg(4, led.liability("fed_funds"), 4.0),
+    )
+    led.check()
+    assert led.held("reserves", 3) == 6.0
+    assert led.owed("fed_funds", 4) == 4.0
+    assert led.flows["interbank loan"] == 4.0
+    errors = led.invariant_errors()
+    assert max(errors.values()) < 1e-12
+
+
+def test_unbalanced_sheet_is_rejected_and_names_the_holder():
+    led = make()
+    with pytest.raises(LedgerError, match="bank A"):
+        led.post("bad", Leg(3, led.asset("reserves"), 1.0), Leg(0, led.liability("reserves"), 1.0),
+                 Leg(0, led.asset("bills"), 1.0), Leg(1, led.liability("bills"), 1.0),
+                 Leg(1, led.equity_col, -1.0))
+
+
+def test_instrument_mismatch_is_rejected():
+    led = make()
+    with pytest.raises(LedgerError, match="reserves"):
+        led.post("bad", Leg(3, led.asset("reserves"), 1.0), Leg(3, led.equity_col, 1.0))
+
+
+def test_check_detects_a_direct_write():
+    led = make()
+    open_reserves(led, 10.0, 5.0)
+    led.balances[3, led.asset("reserves")] += 1.0  # bypassing the ledger
+    with pytest.raises(LedgerError, match="balance sheets"):
+        led.check()
+
+
+def test_pledge_limited_to_unencumbered_holdings():
+    led = make()
+    led.post("bank buys coupons", Leg(3, led.asset("coupons"), 5.0), Leg(3, led.equity_col, 5.0),
+             Leg(1, led.liability("coupons"), 5.0), Leg(1, led.equity_col, -5.0))
+    share = np.zeros(5)
+    share[4] = 1.0
+    led.pledge("coupons", np.array([3]), np.array([3.0]), share)
+    assert led.held_as_collateral[4, 1] == 3.0
+    assert led.unencumbered("coupons", 3) == 2.0
+    with pytest.raises(LedgerError, match="unencumbered"):
+        led.pledge("coupons", np.array([3]), np.array([2.5]), share)
+    led.release("coupons")
+    assert led.unencumbered("coupons", 3) == 5.0
+    led.check()
+
+
+def test_t_account_shows_both_sides():
+    led = make()
+    open_reserves(led, 10.0, 5.0)
+    text = led.t_account(0)
+    assert "bills" in text and "reserves" in text and "assets" in text
+    sheet = led.sheet(slice(3, 5))
+    assert sheet["assets"]["reserves"] == 15.0
