@@ -1,0 +1,51 @@
+"""``fedplumbing app``: serve the teaching app offline on this machine.
+
+The page is :mod:`fedplumbing.experiments.app.page` (a Mesa SolaraViz page); the server,
+:func:`fedplumbing.experiments.app.server.serve`, serves every JavaScript and CSS asset
+locally, with telemetry and version checks off, bound to 127.0.0.1 unless ``--host`` says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+#: The page module served by ``fedplumbing app``.
+PAGE = "fedplumbing.experiments.app.page:page"
+DEFAULT_HOST = "127.0.0.1"  # same as app.server.DEFAULT_HOST, without importing it here
+DEFAULT_PORT = 8765
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``app`` subcommand."""
+    parser = subparsers.add_parser(
+        "app",
+        help="serve the teaching app (browser, works offline)",
+        description=(
+            "Serve the teaching app: step the money markets day by day in a web browser, "
+            "with charts of the rate corridor and reserves and the sectors' T-accounts. "
+            "Works without internet. Open the printed address in a browser."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="TCP port (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help="interface to listen on (default: %(default)s, this machine only; "
+        "0.0.0.0 shares the app with the local network)",
+    )
+    parser.add_argument(
+        "--open", action="store_true", help="open the app in the system web browser"
+    )
+    parser.set_defaults(func=run_app)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Run the server until interrupted (Ctrl-C)."""
+    from fedplumbing.experiments.app.server import serve
+
+    print(f"fedplumbing app: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    serve(PAGE, host=args.host, port=args.port, open_browser=args.open)
+    return 0
