@@ -203,7 +203,7 @@ def overview_figure(daily: pd.DataFrame, title: str) -> Figure:
     _corridor_panel(top, daily, dates)
     _liquidity_panel(bottom, daily, dates)
     _format_date_axis(bottom)
-    fig.suptitle(title)
+    fig.suptitle(title.replace("$", r"\$"))  # a literal dollar, not mathtext
     return fig
 
 

@@ -96,8 +96,9 @@ def test_no_spike_without_the_tax_flow():
 
 
 def test_srf_without_stigma_caps_the_spike():
-    capped = simulate(lab(**{"fed.srf_enabled": True, "fed.srf_stigma_bp": 0.0,
-                             "rates.srf": 2.20}), 1).daily
+    capped = simulate(
+        lab(**{"fed.srf_enabled": True, "fed.srf_stigma_bp": 0.0, "rates.srf": 2.20}), 1
+    ).daily
     spike = window(capped, TAX_DAY)
     assert spike["repo_spread_bp"].max() <= 10.0 + 1.0  # at most the SRF rate (IORB + 10 bp)
     assert (spike["srf_rate"] == 2.20).all()
@@ -114,13 +115,23 @@ def test_moving_the_tax_date_moves_the_spike():
 def test_reserve_demand_curve_flat_then_steep():
     """QT drains reserves toward the banks' aggregate LCLoR: the spread stays flat, then
     rises nonlinearly."""
-    cfg = apply_overrides(load_scenario("default"), {
-        **{k: v for k, v in LAB.items() if k.startswith(("banks.", "mmfs.", "dealers.",
-                                                          "markets."))},
-        "start": "2018-01-02", "end": "2020-12-31", "fed.treasury_cap": 40.0,
-        "fed.mbs_cap": 30.0, "initial.mmf_bill_share": 0.45,
-        "treasury.corporate_tax": 0.0, "treasury.individual_tax": 0.0,
-    })
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {
+            **{
+                k: v
+                for k, v in LAB.items()
+                if k.startswith(("banks.", "mmfs.", "dealers.", "markets."))
+            },
+            "start": "2018-01-02",
+            "end": "2020-12-31",
+            "fed.treasury_cap": 40.0,
+            "fed.mbs_cap": 30.0,
+            "initial.mmf_bill_share": 0.45,
+            "treasury.corporate_tax": 0.0,
+            "treasury.individual_tax": 0.0,
+        },
+    )
     daily = simulate(cfg, 2).daily
     ratio = daily["reserves_to_assets"]
     bins = pd.qcut(ratio, 6)

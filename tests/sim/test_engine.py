@@ -33,8 +33,10 @@ def test_identities_hold_every_day_for_a_year(small_default):
         assert abs(led.held("coupons", FED) - soma.coupons.sum()) < 1e-6
         assert abs(led.held("mbs", FED) - soma.mbs) < 1e-6
         # reserves recorded = sum of bank accounts
-        assert abs(model.recorder.rows[-1]["reserves"]
-                   - led.held("reserves", model.banks.rows).sum()) < 1e-6
+        assert (
+            abs(model.recorder.rows[-1]["reserves"] - led.held("reserves", model.banks.rows).sum())
+            < 1e-6
+        )
     assert worst < 1e-6
     assert model.day == len(model.calendar) == 251  # Fed business days in 2018
     # the run did exercise the machinery: taxes, auctions, runoff, markets
@@ -85,8 +87,10 @@ def test_agents_are_mesa_agents_viewing_the_ledger(small_default):
 
 def test_marginal_value_flat_then_steep():
     lclor, sd = np.array([100.0]), np.array([10.0])
-    mv = [Bank.marginal_value(np.array([r]), lclor, sd, 2.0, 8.0)[0]
-          for r in (200.0, 150.0, 120.0, 100.0, 80.0)]
+    mv = [
+        Bank.marginal_value(np.array([r]), lclor, sd, 2.0, 8.0)[0]
+        for r in (200.0, 150.0, 120.0, 100.0, 80.0)
+    ]
     assert mv[0] - 2.0 < 1e-6 and mv[1] - 2.0 < 1e-4  # flat when ample
     assert mv[2] < mv[3] < mv[4]  # steep near and below the LCLoR
     assert abs(mv[3] - 5.0) < 1e-9  # half way to the penalty at the LCLoR
@@ -94,9 +98,14 @@ def test_marginal_value_flat_then_steep():
 
 
 def test_lending_schedule_conserves_reserves():
-    qty, rate = Bank.lending_schedule(np.array([150.0, 50.0]), np.array([100.0, 100.0]),
-                                      np.array([10.0, 10.0]), np.array([0.05, 0.05]), 2.0,
-                                      np.array([8.0, 8.0]))
+    qty, rate = Bank.lending_schedule(
+        np.array([150.0, 50.0]),
+        np.array([100.0, 100.0]),
+        np.array([10.0, 10.0]),
+        np.array([0.05, 0.05]),
+        2.0,
+        np.array([8.0, 8.0]),
+    )
     assert np.all(qty >= 0) and np.all(np.diff(rate, axis=1) > 0)
     assert qty[0].sum() <= 150.0 and qty[1].sum() <= 50.0
     assert qty[0, 0] > 10.0  # a bank with a surplus offers most of it cheaply

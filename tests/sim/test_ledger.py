@@ -42,9 +42,14 @@ def test_balanced_posting_keeps_every_identity():
 def test_unbalanced_sheet_is_rejected_and_names_the_holder():
     led = make()
     with pytest.raises(LedgerError, match="bank A"):
-        led.post("bad", Leg(3, led.asset("reserves"), 1.0), Leg(0, led.liability("reserves"), 1.0),
-                 Leg(0, led.asset("bills"), 1.0), Leg(1, led.liability("bills"), 1.0),
-                 Leg(1, led.equity_col, -1.0))
+        led.post(
+            "bad",
+            Leg(3, led.asset("reserves"), 1.0),
+            Leg(0, led.liability("reserves"), 1.0),
+            Leg(0, led.asset("bills"), 1.0),
+            Leg(1, led.liability("bills"), 1.0),
+            Leg(1, led.equity_col, -1.0),
+        )
 
 
 def test_instrument_mismatch_is_rejected():
@@ -63,8 +68,13 @@ def test_check_detects_a_direct_write():
 
 def test_pledge_limited_to_unencumbered_holdings():
     led = make()
-    led.post("bank buys coupons", Leg(3, led.asset("coupons"), 5.0), Leg(3, led.equity_col, 5.0),
-             Leg(1, led.liability("coupons"), 5.0), Leg(1, led.equity_col, -5.0))
+    led.post(
+        "bank buys coupons",
+        Leg(3, led.asset("coupons"), 5.0),
+        Leg(3, led.equity_col, 5.0),
+        Leg(1, led.liability("coupons"), 5.0),
+        Leg(1, led.equity_col, -5.0),
+    )
     share = np.zeros(5)
     share[4] = 1.0
     led.pledge("coupons", np.array([3]), np.array([3.0]), share)

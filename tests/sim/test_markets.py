@@ -27,8 +27,9 @@ def test_no_trade_when_limits_do_not_cross():
 
 
 def test_zero_orders_ignored():
-    r = clear_call_market([100.0, 0.0], [5.0, 9.0], [60.0, 60.0, 0.0], [1.0, 2.0, 0.5],
-                          sessions=1, imbalance=0.0)
+    r = clear_call_market(
+        [100.0, 0.0], [5.0, 9.0], [60.0, 60.0, 0.0], [1.0, 2.0, 0.5], sessions=1, imbalance=0.0
+    )
     assert r.volume == 100.0
     assert r.bid_fill[1] == 0.0 and r.ask_fill[2] == 0.0
 
@@ -38,8 +39,9 @@ def test_dispersion_grows_with_the_slope_of_supply():
     flat = clear_call_market(demand, [9.0], [200.0], [2.0], sessions=40, imbalance=0.1)
     # a steep supply curve: 10 tranches of 11 each, 20 bp apart
     q = np.full(10, 11.0)
-    steep = clear_call_market(demand, [9.0], q, 2.0 + 0.2 * np.arange(10), sessions=40,
-                              imbalance=0.1)
+    steep = clear_call_market(
+        demand, [9.0], q, 2.0 + 0.2 * np.arange(10), sessions=40, imbalance=0.1
+    )
     assert flat.percentiles[99.0] - flat.percentiles[1.0] == 0.0
     assert steep.percentiles[99.0] - steep.percentiles[1.0] >= 0.2 - 1e-9
     assert steep.percentiles[1.0] <= steep.median <= steep.percentiles[99.0]
