@@ -5,7 +5,6 @@ calendar rules (corporate taxes on the 15th of Mar/Apr/Jun/Sep/Dec, coupon settl
 15th and at month-end) happen to fall; moving the rule moves the spike.
 """
 
-import datetime as dt
 
 import numpy as np
 import pandas as pd

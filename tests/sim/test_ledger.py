@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fedplumbing.sim.ledger import Leg, Ledger, LedgerError
+from fedplumbing.sim.ledger import Ledger, LedgerError, Leg
 
 
 def make(debug=True):
