@@ -45,6 +45,7 @@ __all__ = [
     "run_file",
     "run_statuses",
     "summary_schema",
+    "write_bytes_atomic",
     "write_json_atomic",
     "write_run",
     "write_table_atomic",
@@ -77,6 +78,11 @@ def package_versions() -> dict[str, str | None]:
 def write_table_atomic(table: pa.Table, path: Path) -> None:
     """Write ``table`` as Parquet to ``path`` so that the file appears complete or not at all."""
     _write_atomic(path, lambda fh: pq.write_table(table, fh))
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> None:
+    """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
+    _write_atomic(path, lambda fh: fh.write(data))
 
 
 def write_json_atomic(obj: object, path: Path) -> None:
