@@ -666,16 +666,19 @@ def _dates(rows: Sequence[dict[str, Any]]) -> np.ndarray:
     return np.array([row["date"] for row in rows], dtype="datetime64[D]")
 
 
-def _date_axis(ax: Any) -> None:
+def _date_axis(ax: Any, dates: np.ndarray) -> None:
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(maxticks=6)
+    last = max(dates[-1], dates[0] + np.timedelta64(7, "D"))  # at least a week wide
+    ax.set_xlim(dates[0], last)
+    span = int((last - dates[0]) / np.timedelta64(1, "D"))
+    locator = mdates.DayLocator() if span < 12 else mdates.AutoDateLocator(maxticks=6)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _empty(ax: Any, title: str) -> None:
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=11)
     ax.text(0.5, 0.5, "press Step", ha="center", va="center", transform=ax.transAxes, color="0.5")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -715,10 +718,10 @@ def corridor_png(rows: Sequence[dict[str, Any]], canvas: Canvas | None = None) -
     lo = np.nanmin(_column(rows, "on_rrp_rate")) - 0.15
     hi = np.nanmax(_column(rows, "discount_rate")) + 0.15
     ax.set_ylim(lo, hi)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=4, loc="upper left")
-    ax.tick_params(labelsize=8)
-    _date_axis(ax)
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=8, ncol=4, loc="upper left")
+    ax.tick_params(labelsize=9)
+    _date_axis(ax, dates)
     return _png(fig)
 
 
@@ -739,10 +742,10 @@ def liquidity_png(rows: Sequence[dict[str, Any]], canvas: Canvas | None = None) 
         colors=["#4c78a8", "#72b7b2", "#f58518"],
         alpha=0.85,
     )
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
-    ax.tick_params(labelsize=8)
-    _date_axis(ax)
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.tick_params(labelsize=9)
+    _date_axis(ax, dates)
     return _png(fig)
 
 
@@ -764,7 +767,7 @@ def reserve_demand_png(
     ax.axhline(0.0, color="black", lw=0.8)
     if lclor_total is not None:
         ax.axvline(lclor_total, color="0.4", ls=":", lw=1.0, label="sum of LCLoR")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper right")
-    ax.tick_params(labelsize=8)
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.tick_params(labelsize=9)
     return _png(fig)

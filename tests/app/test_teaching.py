@@ -1,0 +1,249 @@
+"""The teaching app's contents, computed without a browser: settings, T-accounts, text, charts."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from fedplumbing.experiments.app import teaching
+from fedplumbing.experiments.app.teaching import Settings, TeachingModel, settings_overrides
+from fedplumbing.sim.config import apply_overrides, load_scenario
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_scenario("default")
+
+
+@pytest.fixture(scope="module")
+def tax_day_model() -> TeachingModel:
+    """The default scenario stepped into its first corporate tax day (2018-03-15)."""
+    model = TeachingModel()
+    model.run_to_next("is_corporate_tax_date")
+    model.step()
+    return model
+
+
+def test_untouched_settings_change_nothing(base) -> None:
+    overrides, notes = settings_overrides(base, Settings())
+    assert overrides == {} and notes == []
+    ref = teaching.reference_config()
+    same = Settings(
+        iorb=ref.rates.iorb,
+        on_rrp=ref.rates.on_rrp,
+        srf_stigma_bp=ref.fed.srf_stigma_bp,
+        tga_target=ref.treasury.tga_target,
+    )
+    assert settings_overrides(base, same) == ({}, [])
+
+
+def test_qt_pace_scales_every_runoff_cap(base) -> None:
+    with_schedule = apply_overrides(
+        base,
+        {"fed.runoff": [{"date": "2019-05-01", "treasury_cap": 15.0, "mbs_cap": 20.0}]},
+    )
+    overrides, _ = settings_overrides(with_schedule, Settings(qt_pace=2.0))
+    assert overrides["fed.treasury_cap"] == pytest.approx(2 * base.fed.treasury_cap)
+    assert overrides["fed.mbs_cap"] == pytest.approx(2 * base.fed.mbs_cap)
+    assert overrides["fed.runoff"][0]["treasury_cap"] == pytest.approx(30.0)
+    cfg = apply_overrides(with_schedule, overrides)
+    assert cfg.fed.runoff[0].mbs_cap == pytest.approx(40.0)
+    stopped, _ = settings_overrides(base, Settings(qt_pace=0.0))
+    assert stopped["fed.treasury_cap"] == 0.0 and stopped["fed.mbs_cap"] == 0.0
+
+
+def test_iorb_moves_the_corridor_and_on_rrp_is_capped(base) -> None:
+    overrides, notes = settings_overrides(base, Settings(iorb=2.0))
+    r = base.rates
+    assert overrides["rates.iorb"] == pytest.approx(2.0)
+    assert overrides["rates.srf"] == pytest.approx(r.srf + 2.0 - r.iorb)
+    assert overrides["rates.discount"] == pytest.approx(r.discount + 2.0 - r.iorb)
+    assert "rates.on_rrp" not in overrides
+    apply_overrides(base, overrides)  # valid
+
+    overrides, notes = settings_overrides(base, Settings(iorb=1.0))  # below ON RRP 1.25
+    assert overrides["rates.on_rrp"] == pytest.approx(1.0)
+    assert any("capped at IORB" in n for n in notes)
+    cfg = apply_overrides(base, overrides)
+    assert cfg.rates.on_rrp <= cfg.rates.iorb
+
+    overrides, notes = settings_overrides(base, Settings(on_rrp=3.0))
+    assert overrides["rates.on_rrp"] == pytest.approx(base.rates.iorb)
+    assert any("capped" in n for n in notes)
+
+
+def test_iorb_shift_applies_to_scheduled_rate_changes(base) -> None:
+    scheduled = apply_overrides(
+        base,
+        {
+            "rates.changes": [
+                {"date": "2019-08-01", "iorb": 2.10, "on_rrp": 2.00, "srf": 2.35, "discount": 2.75}
+            ]
+        },
+    )
+    overrides, _ = settings_overrides(scheduled, Settings(iorb=1.0))
+    change = overrides["rates.changes"][0]
+    assert change["iorb"] == pytest.approx(1.60)
+    assert change["on_rrp"] == pytest.approx(1.60)  # capped at the shifted IORB
+    apply_overrides(scheduled, overrides)
+
+
+def test_facility_tga_and_lclor_settings(base) -> None:
+    overrides, _ = settings_overrides(
+        base, Settings(srf="on", srf_stigma_bp=30, tga_target=600, lclor_scale=1.5)
+    )
+    assert overrides == {
+        "fed.srf_enabled": True,
+        "fed.srf_stigma_bp": 30.0,
+        "treasury.tga_target": 600.0,
+        "banks.lclor_scale": pytest.approx(1.5 * base.banks.lclor_scale),
+    }
+    srf_on = apply_overrides(base, {"fed.srf_enabled": True})
+    assert settings_overrides(srf_on, Settings(srf="off"))[0] == {"fed.srf_enabled": False}
+    assert settings_overrides(srf_on, Settings())[0] == {}  # "as in scenario" keeps it on
+
+
+def test_scenario_picker_lists_default_then_september_2019() -> None:
+    names = ["zeta", "sept2019_srf", "default", "alpha", "sept2019"]
+    assert teaching.app_scenarios(names) == [
+        "default",
+        "sept2019",
+        "sept2019_srf",
+        "alpha",
+        "zeta",
+    ]
+    assert teaching.app_scenarios()[0] == "default"
+
+
+def test_model_applies_settings_and_falls_back_on_unknown_scenario() -> None:
+    model = TeachingModel(iorb=2.0, srf="on", tga_target=500)
+    assert model.config.rates.iorb == pytest.approx(2.0)
+    assert model.config.fed.srf_enabled
+    assert model.config.treasury.tga_target == pytest.approx(500.0)
+    assert "IORB 2.00%" in teaching.in_force_text(model)
+    odd = TeachingModel(scenario_name="no-such-scenario")
+    assert odd.scenario_name == "default"
+    assert any("no-such-scenario" in n for n in odd.notes)
+
+
+def test_same_settings_same_run() -> None:
+    a, b = TeachingModel(lclor_scale=1.3), TeachingModel(lclor_scale=1.3)
+    for _ in range(5):
+        a.step()
+        b.step()
+    assert a.recorder.rows[-1]["sofr"] == b.recorder.rows[-1]["sofr"]
+    assert np.array_equal(a.ledger.balances, b.ledger.balances)
+
+
+def test_t_accounts_balance_and_show_todays_changes(tax_day_model: TeachingModel) -> None:
+    model = tax_day_model
+    accounts = teaching.sector_accounts(model)
+    assert set(accounts) == {"fed", "treasury", "banks", "largest_bank", "mmfs", "dealers"}
+    for account in accounts.values():
+        assets = sum(line.amount for line in account.assets)
+        claims = sum(line.amount for line in account.liabilities)
+        assert assets == pytest.approx(claims, abs=1e-6), account.title
+        d_assets = sum(line.change for line in account.assets)
+        d_claims = sum(line.change for line in account.liabilities)
+        assert d_assets == pytest.approx(d_claims, abs=1e-6), account.title
+    treasury = {line.account: line for line in accounts["treasury"].assets}
+    tga = treasury["tga"]
+    assert tga.amount == pytest.approx(model.recorder.rows[-1]["tga"])
+    assert tga.change == pytest.approx(
+        model.recorder.rows[-1]["tga"] - model.recorder.rows[-2]["tga"]
+    )
+    assert tga.moved and "tax receipts" in tga.flows
+    fed_reserves = {line.account: line for line in accounts["fed"].liabilities}["reserves"]
+    bank_reserves = {line.account: line for line in accounts["banks"].assets}["reserves"]
+    assert fed_reserves.amount == pytest.approx(bank_reserves.amount)
+    assert fed_reserves.change == pytest.approx(bank_reserves.change)
+    largest = accounts["largest_bank"]
+    assert largest.assets[0].amount <= bank_reserves.amount
+
+    html = teaching.t_account_html(accounts["treasury"])
+    assert 'data-taccount="Treasury"' in html
+    assert teaching.FLOW_COLOURS["tax receipts"] in html  # the TGA line is coloured by taxes
+    chips = teaching.flow_chips_html(teaching.notable_flows(model.ledger.flows))
+    assert "tax receipts $90 bn" in chips
+
+
+def test_explanation_names_the_days_drivers(tax_day_model: TeachingModel) -> None:
+    lines = teaching.explain_day(tax_day_model)
+    text = " ".join(lines)
+    assert "SOFR" in lines[0] and "IORB" in lines[0]
+    assert "corporate tax date" in text
+    assert "TGA" in text and "tax receipts $90 bn" in text
+    assert "Bank reserves fell" in text
+    assert teaching.day_title(tax_day_model).endswith("Thu 2018-03-15")
+    fresh = TeachingModel()
+    assert "Press **Step**" in teaching.explain_day(fresh)[0]
+    assert teaching.day_title(fresh).startswith("Day 0 of")
+
+
+def test_explanation_reports_facility_use() -> None:
+    model = TeachingModel()
+    model.step()
+    model.step()
+    model.recorder.rows[-1] = {
+        **model.recorder.rows[-1],
+        "srf_take_up": 25.0,
+        "srf_rate": 1.75,
+        "discount_window_take_up": 3.0,
+    }
+    text = " ".join(teaching.explain_day(model))
+    assert "$25 bn borrowed at the SRF" in text
+    assert "discount window" in text
+
+
+def test_charts_are_pngs_that_follow_the_run() -> None:
+    model = TeachingModel()
+    canvas = teaching.Canvas()
+    empty = teaching.corridor_png(model.recorder.rows, canvas)
+    assert empty.startswith(PNG_MAGIC)
+    pngs = []
+    for _ in range(3):
+        model.step()
+        pngs.append(
+            (
+                teaching.corridor_png(model.recorder.rows, canvas),
+                teaching.liquidity_png(model.recorder.rows),
+                teaching.reserve_demand_png(model.recorder.rows, 1000.0),
+            )
+        )
+    for png in pngs[-1]:
+        assert png.startswith(PNG_MAGIC) and len(png) > 5_000
+    assert pngs[0][0] != pngs[-1][0]
+    assert pngs[0][2] != pngs[-1][2]
+
+
+def test_app_command_registers_with_loopback_defaults() -> None:
+    from fedplumbing.experiments import cli_app
+    from fedplumbing.experiments.app.server import DEFAULT_HOST, DEFAULT_PORT
+
+    parser = argparse.ArgumentParser()
+    cli_app.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["app"])
+    assert (args.host, args.port, args.open) == ("127.0.0.1", DEFAULT_PORT, False)
+    assert cli_app.DEFAULT_HOST == DEFAULT_HOST
+    assert args.func is cli_app.run_app
+    args = parser.parse_args(["app", "--port", "9000", "--host", "0.0.0.0", "--open"])
+    assert (args.host, args.port, args.open) == ("0.0.0.0", 9000, True)
+
+
+def test_page_module_builds_without_a_server() -> None:
+    pytest.importorskip("solara")
+    from fedplumbing.experiments.app import page
+
+    params = page.MODEL_PARAMS
+    assert params["scenario_name"]["values"][0] == "default"
+    for key in ("qt_pace", "iorb", "on_rrp", "srf", "srf_stigma_bp", "tga_target", "lclor_scale"):
+        assert key in params, key
+    # every parameter is an argument of the model (Mesa rebuilds the model with them on Reset)
+    values = {k: (v["value"] if isinstance(v, dict) else v) for k, v in params.items()}
+    model = TeachingModel(**values)
+    assert model.overrides == {}
+    assert len(page.COMPONENTS) == 7
