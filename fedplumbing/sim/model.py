@@ -186,6 +186,7 @@ class FedPlumbingModel(mesa.Model):
             return
         led = self.ledger
         led.start_day()
+        self.payments.start_day()
         fed_equity_at_open = float(led.equity(FED))
         self.facilities.reverse_late_payment_shock(self)
         self.overnight.unwind()

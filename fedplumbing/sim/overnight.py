@@ -77,7 +77,7 @@ class OvernightBook:
         for inst in OVERNIGHT:
             lent = led.held(inst, slice(None)).copy()
             owed = led.owed(inst, slice(None)).copy()
-            if not (np.any(lent) or np.any(owed)):
+            if not (lent.any() or owed.any()):
                 continue
             rec, pay = self.receivable[inst], self.payable[inst]
             self.payments.pay(

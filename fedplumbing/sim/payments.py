@@ -35,16 +35,29 @@ class Payments:
         self._dep_l = ledger.liability("deposits")
         self._tga_a = ledger.asset("tga")
         self._tga_l = ledger.liability("tga")
+        self._weights: np.ndarray | None = None
 
     def zeros(self) -> np.ndarray:
         """A vector of zeros with one entry per ledger row."""
         return np.zeros(self.ledger.n_holders)
 
     def public_deposit_weights(self) -> np.ndarray:
-        """Where the public's deposits sit: each bank's share of deposit liabilities."""
-        dep = np.maximum(self.ledger.owed("deposits", self.banks.rows), 0.0)
-        total = dep.sum()
-        return dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
+        """Where the public's deposits sit: each bank's share of deposit liabilities.
+
+        Computed once a day (see `start_day`): the public's payments during a day are spread
+        over banks in proportion to their deposits at the open.
+        """
+        if self._weights is None:
+            dep = np.maximum(self.ledger.owed("deposits", self.banks.rows), 0.0)
+            total = dep.sum()
+            self._weights = (
+                dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
+            )
+        return self._weights
+
+    def start_day(self) -> None:
+        """Forget yesterday's deposit weights."""
+        self._weights = None
 
     def cash_legs(self, delta: np.ndarray) -> list[Leg]:
         """Legs that change each holder's cash by `delta` (the Fed's own entry is ignored).
@@ -58,7 +71,7 @@ class Payments:
         bank_deposits = np.zeros(self.banks.size)
         for pop in self.nonbanks:
             d = delta[pop.rows]
-            if np.any(d):
+            if d.any():
                 legs.append(Leg(pop.rows, self._dep_a, d))
                 via = np.bincount(pop.custodian, weights=d, minlength=self.banks.size)
                 bank_deposits += via
@@ -66,9 +79,9 @@ class Payments:
             legs.append(Leg(PUBLIC, self._dep_a, delta[PUBLIC]))
             bank_deposits += delta[PUBLIC] * self.public_deposit_weights()
         bank_reserves += bank_deposits
-        if np.any(bank_deposits):
+        if bank_deposits.any():
             legs.append(Leg(banks, self._dep_l, bank_deposits))
-        if np.any(bank_reserves):
+        if bank_reserves.any():
             legs.append(Leg(banks, self._reserves_a, bank_reserves))
             legs.append(Leg(FED, self._reserves_l, float(bank_reserves.sum())))
         if delta[TREASURY]:
