@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import mesa
 
 from fedplumbing.sim.config import ScenarioConfig
+from fedplumbing.sim.interest import FedIncome
 from fedplumbing.sim.soma import MonthlyRunoff, SomaPortfolio, mbs_paydown, run_month
 
 
@@ -29,6 +30,11 @@ class Fed(mesa.Agent):
         soma: the securities portfolio by remaining maturity (its totals always equal the
             Fed's holdings in the ledger).
         repo_ops_days_left: days of temporary repo operations still to run.
+        income_today: today's interest income by asset and liability (set by
+            `fedplumbing.sim.interest.accrue`).
+        remitted_today: today's remittance to the Treasury ($bn).
+        overnight_interest_due: (receivable, payable) interest on the Fed's overnight
+            positions booked today, settled when they unwind tomorrow ($bn).
     """
 
     row = 0
@@ -54,6 +60,9 @@ class Fed(mesa.Agent):
         self._rate_changes = sorted(config.rates.changes, key=lambda c: c.date)
         self._runoff_steps = sorted(config.fed.runoff, key=lambda r: r.date)
         self.repo_ops_days_left = 0
+        self.income_today = FedIncome()
+        self.remitted_today = 0.0
+        self.overnight_interest_due = (0.0, 0.0)
 
     def rates_on(self, date: dt.date) -> AdministeredRates:
         """The administered rates in force on `date`."""
@@ -83,12 +92,22 @@ class Fed(mesa.Agent):
             return None, None, rmp
         return t_cap, m_cap, rmp
 
+    def mbs_reinvestment_on(self, date: dt.date) -> str:
+        """Where MBS paydowns above the cap go on `date` (the latest runoff step naming it)."""
+        choice = self.config.fed.mbs_reinvestment
+        for step in self._runoff_steps:
+            if step.date > date:
+                break
+            if step.mbs_reinvestment is not None:
+                choice = step.mbs_reinvestment
+        return choice
+
     def run_off_month(self, date: dt.date) -> MonthlyRunoff:
         """Apply this month's runoff rules to the SOMA and return the month's flows."""
         f = self.config.fed
         t_cap, m_cap, rmp = self.caps_on(date)
         paydown = mbs_paydown(self.soma.mbs, f.mortgage_rate, f.mbs_coupon)
-        mbs_choice = f.mbs_reinvestment
+        mbs_choice = self.mbs_reinvestment_on(date)
         return run_month(
             self.soma,
             t_cap,
@@ -119,3 +138,8 @@ class Fed(mesa.Agent):
     def wam_years(self) -> float:
         """Weighted-average maturity of SOMA Treasuries (years)."""
         return self.soma.wam_years()
+
+    @property
+    def bill_share(self) -> float:
+        """Bills as a share of SOMA Treasuries."""
+        return self.soma.bill_share()

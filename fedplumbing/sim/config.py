@@ -120,6 +120,9 @@ class RunoffStep:
     treasury_cap: float = param(30.0, 0, 1e6, "$bn/month", "Treasury runoff cap")
     mbs_cap: float = param(20.0, 0, 1e6, "$bn/month", "MBS runoff cap")
     rmp: float = param(0.0, 0, 1e4, "$bn/month", "reserve-management bill purchases")
+    mbs_reinvestment: str | None = param(
+        None, doc="treasuries | bills | mbs | none from this date (none given: unchanged)"
+    )
 
 
 @dataclass(frozen=True)
@@ -543,6 +546,13 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
     if cfg.initial.reserves <= 0 and cfg.mode == "policy":
         raise ConfigError("initial.reserves: must be positive in policy mode")
     _check_treasury_debt(cfg.treasury)
+    allowed = CHOICES["fed.mbs_reinvestment"]
+    for i, step in enumerate(cfg.fed.runoff):
+        if step.mbs_reinvestment is not None and step.mbs_reinvestment not in allowed:
+            raise ConfigError(
+                f"fed.runoff[{i}].mbs_reinvestment: {step.mbs_reinvestment!r} is not allowed; "
+                f"choose one of {', '.join(allowed)}"
+            )
     return cfg
 
 

@@ -78,6 +78,7 @@ class DailyRecorder:
             "fed_deferred_asset": max(0.0, m.config.initial.fed_capital - float(led.equity(FED))),
             "soma_wam_years": m.fed.wam_years,
             "drivers": "; ".join(m.calendar.day_names(m.day)),
+            **_policy_columns(m),
         }
         self.last_repo_spread_bp = row["repo_spread_bp"]
         self.last_repo_rate = row["sofr"]
@@ -95,3 +96,25 @@ def _pct(clearing: Clearing) -> dict[float, float]:
     if clearing.volume > 0:
         return clearing.percentiles
     return dict.fromkeys((1.0, 25.0, 50.0, 75.0, 99.0), np.nan)
+
+
+def _policy_columns(m: FedPlumbingModel) -> dict[str, float]:
+    """Fed income by asset and liability, remittances, SOMA mix and the Treasury's debt."""
+    inc, debt = m.fed.income_today, m.treasury.debt
+    return {
+        "fed_income_assets": inc.assets,
+        "fed_income_liabilities": inc.liabilities,
+        "fed_income_soma_coupons": inc.soma_coupons,
+        "fed_income_soma_bills": inc.soma_bills,
+        "fed_income_mbs": inc.mbs,
+        "fed_income_lending": inc.lending,
+        "fed_expense_iorb": inc.iorb,
+        "fed_expense_on_rrp": inc.on_rrp,
+        "fed_remittances": m.fed.remitted_today,
+        "soma_bill_share": m.fed.bill_share,
+        "treasury_interest_cost": debt.interest_cost_today,
+        "treasury_wam_months": debt.treasury_wam_months,
+        "private_bill_share": debt.private_bill_share,
+        "private_10y_eq": debt.private_teq,
+        "term_premium_bp": debt.term_premium_bp,
+    }
