@@ -33,6 +33,15 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "discount_window_total",
     "fire_sale_total",
     "fed_net_income_per_year",
+    "fed_remittances_per_year",
+    "max_fed_deferred_asset",
+    "treasury_interest_cost_per_year",
+    "final_soma_wam_years",
+    "final_soma_bill_share",
+    "final_treasury_wam_months",
+    "final_private_bill_share",
+    "final_term_premium_bp",
+    "max_term_premium_bp",
 )
 
 
@@ -87,6 +96,26 @@ def summarize(daily: pd.DataFrame) -> dict[str, Any]:
         "discount_window_total": float(daily["discount_window_take_up"].sum()),
         "fire_sale_total": float(daily["fire_sale_funding"].sum()),
         "fed_net_income_per_year": float(daily["fed_net_income"].sum() / years),
+        **_policy_summary(daily, years),
+    }
+
+
+def _policy_summary(daily: pd.DataFrame, years: float) -> dict[str, float]:
+    """Fed income, the SOMA's and the Treasury's maturity mix, the term premium (NaN if absent)."""
+
+    def col(name: str) -> pd.Series:
+        return daily[name] if name in daily else pd.Series([float("nan")])
+
+    return {
+        "fed_remittances_per_year": float(col("fed_remittances").sum() / years),
+        "max_fed_deferred_asset": float(col("fed_deferred_asset").max()),
+        "treasury_interest_cost_per_year": float(col("treasury_interest_cost").sum() / years),
+        "final_soma_wam_years": float(col("soma_wam_years").iloc[-1]),
+        "final_soma_bill_share": float(col("soma_bill_share").iloc[-1]),
+        "final_treasury_wam_months": float(col("treasury_wam_months").iloc[-1]),
+        "final_private_bill_share": float(col("private_bill_share").iloc[-1]),
+        "final_term_premium_bp": float(col("term_premium_bp").iloc[-1]),
+        "max_term_premium_bp": float(col("term_premium_bp").max()),
     }
 
 
