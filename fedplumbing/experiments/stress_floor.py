@@ -364,6 +364,7 @@ def run_stress_floor(
     scheduler: str | None = None,
     dask_local: int | None = None,
     progress: Callable[[str], None] | None = None,
+    evaluate: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
 ) -> StressResult:
     """Find the reserve floor: ladder of QT lengths for every seed, then bisection per seed.
 
@@ -374,6 +375,7 @@ def run_stress_floor(
         scheduler: Dask scheduler address.
         dask_local: Start a loopback Dask `LocalCluster` with this many workers.
         progress: Called with a one-line message after each stage.
+        evaluate: Replaces `evaluate_candidate` (tests; must be picklable for process pools).
 
     Returns:
         Every evaluation, each seed's floor and the headline floor with its band.
@@ -402,7 +404,7 @@ def run_stress_floor(
 
         def run(candidates: list[tuple[int, float]], stage: str) -> list[dict[str, Any]]:
             futures = [
-                pool.submit(evaluate_candidate, {**template, "seed": s, "qt_months": x})
+                pool.submit(evaluate or evaluate_candidate, {**template, "seed": s, "qt_months": x})
                 for s, x in candidates
             ]
             done = [f.result() for f in as_completed(futures)]

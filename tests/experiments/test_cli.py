@@ -1,0 +1,135 @@
+"""The sweep, report and stress-floor commands: one-line errors (exit 2, nothing written) and
+successful runs of the real model."""
+
+import textwrap
+
+import pytest
+
+from fedplumbing.experiments.results import load_results
+from fedplumbing.sim.cli import main
+
+from .small_model import SMALL_OVERRIDES, write_small_scenario
+
+GOOD = """
+    scenario = "small.toml"
+    days = 20
+    seeds = 1
+    metrics = ["p99_repo_spread_bp", "min_reserves"]
+    [parameters]
+    "banks.lclor_scale" = { values = [0.8, 1.2] }
+    "initial.reserves" = { values = [1200.0, 2300.0] }
+"""
+
+BAD_SPECS = [
+    ('[parameters]\n"banks.lclr" = { values = [1.0] }', "unknown setting 'banks.lclr'"),
+    ('[parameters]\n"banks.lclor_scale" = { values = [] }', "empty grid"),
+    (
+        'sampler = "lhs"\nsamples = 4\n[parameters]\n"banks.lclor_scale" = { low = 2, high = 1 }',
+        "low (2.0) must be < high (1.0)",
+    ),
+    ('sampler = "latin"', "unknown sampler 'latin'"),
+    ('metrics = ["p99_spread"]', "unknown metric 'p99_spread'"),
+    ("seeds = 0", "seeds:"),
+    ("[parameters", "invalid TOML"),
+]
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_SPECS, ids=[b[1] for b in BAD_SPECS])
+def test_sweep_bad_spec_one_line_exit_2_nothing_written(tmp_path, capsys, text, message):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text + "\n")
+    out = tmp_path / "out"
+    code, stdout, stderr = run(["sweep", spec, "--out", out, "--workers", "1"], capsys)
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fedplumbing: error: ")
+    assert message in lines[0]
+    assert not out.exists() and stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--workers", "0"], "--workers"),
+        (["--dask-local", "x"], "--dask-local"),
+    ],
+)
+def test_sweep_bad_options(tmp_path, capsys, extra, message):
+    write_small_scenario(tmp_path)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent(GOOD))
+    out = tmp_path / "out"
+    code, _, stderr = run(["sweep", spec, "--out", out, *extra], capsys)
+    assert code == 2 and message in stderr and not out.exists()
+
+
+@pytest.mark.timeout(300)
+def test_sweep_report_resume_via_cli(tmp_path, capsys):
+    write_small_scenario(tmp_path)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent(GOOD))
+    out = tmp_path / "out"
+    code, stdout, _ = run(["sweep", spec, "--out", out, "--workers", "2", "-q"], capsys)
+    assert code == 0, stdout
+    assert "4 done (4 ok, 0 failed)" in stdout
+    assert load_results(out)["status"].eq("ok").all()
+
+    code, stdout, _ = run(["sweep", spec, "--out", out, "-q"], capsys)  # resume is the default
+    assert code == 0 and "4 skipped" in stdout and "0 done" in stdout
+    code, _, stderr = run(["sweep", spec, "--out", out, "--no-resume"], capsys)
+    assert code == 2 and "already holds a sweep" in stderr
+    other = tmp_path / "other.toml"
+    other.write_text(textwrap.dedent(GOOD).replace("days = 20", "days = 21"))
+    code, _, stderr = run(["sweep", other, "--out", out], capsys)
+    assert code == 2 and "holds a different sweep" in stderr and "days" in stderr
+
+    code, stdout, _ = run(["report", out], capsys)
+    assert code == 0
+    assert "finished: 4 of 4 runs (4 ok, 0 failed)" in stdout
+    heat = out / "figures" / "heatmap_p99_repo_spread_bp.png"
+    assert heat.stat().st_size > 0
+    code, stdout, _ = run(["report", out, "--metric", "min_reserves"], capsys)
+    assert code == 0 and (out / "figures" / "heatmap_min_reserves.png").exists()
+
+
+def test_report_errors(tmp_path, capsys):
+    code, _, stderr = run(["report", tmp_path / "nothing"], capsys)
+    assert code == 2 and "no manifest.json" in stderr and len(stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--threshold-bp", "abc"], "--threshold-bp: expected a number"),
+        (["--quantile", "0"], "--quantile"),
+        (["--seeds", "0"], "--seeds"),
+        (["--window-days", "10"], "window_days: must be an integer >= 63"),
+        (["nosuch"], "neither a built-in scenario"),
+        (["--set", "fed.nope=1"], "unknown setting 'fed.nope'"),
+    ],
+)
+def test_stress_floor_errors(tmp_path, capsys, args, message):
+    out = tmp_path / "sf"
+    code, stdout, stderr = run(["stress-floor", *args, "--out", out, "--workers", "1"], capsys)
+    assert code == 2 and message in stderr and len(stderr.strip().splitlines()) == 1
+    assert not out.exists() and stdout == ""
+
+
+@pytest.mark.timeout(300)
+def test_stress_floor_cli_writes_table_and_figure(tmp_path, capsys):
+    out = tmp_path / "sf"
+    sets = [a for k, v in SMALL_OVERRIDES.items() for a in ("--set", f"{k}={v}")]
+    argv = ["stress-floor", *sets, "--seeds", "1", "--ladder", "2", "--steps", "1"]
+    argv += ["--window-days", "63", "--max-qt-months", "12", "--out", out, "-q"]
+    argv += ["--threshold-bp", "25", "--quantile", "0.99", "--workers", "2"]
+    code, stdout, _ = run(argv, capsys)
+    assert code in (0, 1)
+    assert "reserve floor (default)" in stdout
+    for name in ("stress_floor.md", "stress_floor.png", "stress_floor_runs.csv"):
+        assert (out / name).stat().st_size > 0

@@ -1,0 +1,148 @@
+"""Sensitivity analysis: spec errors, indices of a known function, a tiny real Morris run."""
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fedplumbing.experiments.sensitivity import (
+    SensitivitySpec,
+    design,
+    load_sensitivity_spec,
+    run_sensitivity,
+)
+from fedplumbing.experiments.spec import ParameterSpec, SpecError
+
+from .small_model import write_small_scenario
+
+GOOD = """
+    scenario = "default"
+    days = 30
+    method = "sobol"
+    samples = 16
+    seeds = 2
+    metrics = ["p99_repo_spread_bp", "min_reserves"]
+    [parameters]
+    "banks.lclor_scale" = { low = 0.6, high = 1.4 }
+    "mmfs.repo_premium_bp" = { low = 0.0, high = 6.0 }
+"""
+
+BAD = [
+    ('method = "fast"', "unknown method 'fast'"),
+    ('sampler = "grid"', "use method, not sampler"),
+    ("samples = 12", "power of 2"),
+    ('method = "morris"\nlevels = 3', "levels: must be even"),
+    ("levels = 4", "only used with method = 'morris'"),
+    ('metrics = ["p99"]', "unknown metric 'p99'"),
+    ('[parameters]\n"banks.lclor_scale" = { values = [1, 2] }', "needs low/high"),
+    ('[parameters]\n"banks.lclor_scale" = { low = 2, high = 1 }', "must be < high"),
+    ('[parameters]\n"banks.lclor_scale" = { low = 0.5, high = 50 }', "out of range"),
+    ('[parameters]\n"population.banks" = { low = 50, high = 100 }', "real-valued setting"),
+    ('[parameters]\n"banks.nope" = { low = 0, high = 1 }', "unknown setting 'banks.nope'"),
+]
+
+
+def spec_text(change: str) -> str:
+    lines = textwrap.dedent(GOOD).strip().splitlines()
+    key = change.split("=")[0].strip()
+    if change.startswith("[parameters]"):
+        lines = lines[: lines.index("[parameters]")]
+        return "\n".join(lines) + "\n" + change + "\n"
+    lines = [ln for ln in lines if ln.split("=")[0].strip() != key]
+    head = lines.index("[parameters]")
+    return "\n".join(change.splitlines() + lines[:head] + lines[head:]) + "\n"
+
+
+@pytest.mark.parametrize(("change", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_specs_give_one_line(tmp_path, change, message):
+    path = tmp_path / "sens.toml"
+    path.write_text(spec_text(change))
+    with pytest.raises(SpecError) as info:
+        load_sensitivity_spec(path)
+    text = str(info.value)
+    assert message in text and "\n" not in text and text.startswith(str(path))
+
+
+def test_good_spec_and_design_size(tmp_path):
+    path = tmp_path / "sens.toml"
+    path.write_text(textwrap.dedent(GOOD))
+    spec = load_sensitivity_spec(path)
+    x = design(spec)
+    assert x.shape == (16 * (2 + 2), 2) == (spec.n_points(), 2)
+    assert np.array_equal(x, design(spec))  # reproducible from base_seed
+    assert (x[:, 0] >= 0.6).all() and (x[:, 0] <= 1.4).all()
+
+
+def linear_model(request, seed):
+    """y = 10 a + b + small seed noise: a dominates."""
+    over = request["overrides"]
+    a, b = over["x.a"], over["x.b"]
+    noise = np.random.default_rng(seed).normal(0.0, 0.01)
+    value = 10.0 * a + b + noise
+    return {"p99_repo_spread_bp": value, "min_reserves": 5.0}, None
+
+
+@pytest.mark.parametrize("method", ["sobol", "morris"])
+def test_indices_rank_a_known_function(tmp_path, method):
+    spec = SensitivitySpec(
+        scenario="default",
+        parameters=(
+            ParameterSpec("x.a", low=0.0, high=1.0),
+            ParameterSpec("x.b", low=0.0, high=1.0),
+        ),
+        metrics=("p99_repo_spread_bp", "min_reserves"),
+        method=method,
+        samples=64 if method == "sobol" else 10,
+        seeds=2,
+    )
+    table, summary = run_sensitivity(
+        spec, tmp_path / "out", workers=1, progress=False, run_fn=linear_model
+    )
+    assert summary.ok == spec.n_points() * 2
+    rows = table[table["metric"] == "p99_repo_spread_bp"].set_index("parameter")
+    if method == "sobol":
+        assert rows.loc["x.a", "ST"] > 0.9 and rows.loc["x.b", "ST"] < 0.1
+        assert rows.loc["x.a", "S1"] == pytest.approx(100 / 101, abs=0.08)
+    else:
+        assert rows.loc["x.a", "mu_star"] == pytest.approx(10.0, rel=0.05)
+        assert rows.loc["x.b", "mu_star"] == pytest.approx(1.0, rel=0.1)
+    const = table[table["metric"] == "min_reserves"]
+    assert (const["note"] == "constant").all()
+    for ext in ("csv", "md", "json", "png"):
+        assert (tmp_path / "out" / f"sensitivity.{ext}").stat().st_size > 0
+    stored = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
+    assert len(stored) == len(table)
+
+
+@pytest.mark.timeout(300)
+def test_tiny_real_morris_run_via_cli(tmp_path, capsys):
+    from fedplumbing.sim.cli import main
+
+    write_small_scenario(tmp_path)
+    path = tmp_path / "sens.toml"
+    path.write_text(
+        textwrap.dedent("""
+        scenario = "small.toml"
+        days = 25
+        method = "morris"
+        samples = 2
+        metrics = ["mean_repo_spread_bp", "min_reserves"]
+        [parameters]
+        "initial.reserves" = { low = 1100.0, high = 2300.0 }
+        "mmfs.repo_premium_bp" = { low = 0.0, high = 6.0 }
+    """)
+    )
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "## mean_repo_spread_bp" in text and "initial.reserves" in text
+    table = pd.read_csv(out / "sensitivity.csv").set_index(["metric", "parameter"])
+    # reserves move min_reserves far more than the MMF premium does
+    assert (
+        table.loc[("min_reserves", "initial.reserves"), "mu_star"]
+        > table.loc[("min_reserves", "mmfs.repo_premium_bp"), "mu_star"]
+    )
+    # rerun: every run is skipped, indices are recomputed identically
+    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert "6 skipped" in capsys.readouterr().out
