@@ -398,7 +398,7 @@ def open_executor(
                         threads_per_worker=1,
                         processes=True,
                         host="127.0.0.1",
-                        dashboard_address=None,
+                        dashboard_address=":0",
                     )
                 )
                 client = stack.enter_context(Client(cluster))
