@@ -110,9 +110,17 @@ def test_engine_2022_income_annualised_matches_the_arithmetic():
     assert (d["fed_deferred_asset"] < 1e-9).all()
 
 
-def test_income_breakdown_adds_up_to_the_change_in_fed_equity():
-    # the SRF and ON RRP are used, so lending income and ON RRP expense are exercised
-    res = simulate(small("srf_central_clearing"), 0, days=80, debug=True)
+@pytest.mark.parametrize(
+    "name, overrides, used",
+    [
+        # scarce reserves: the SRF lends, so lending income is exercised
+        ("srf_central_clearing", {"start": "2019-06-03", "initial.reserves": 1300.0}, "lending"),
+        # ample reserves and $2T at the ON RRP: its expense is exercised
+        ("qt2022", {}, "on_rrp"),
+    ],
+)
+def test_income_breakdown_adds_up_to_the_change_in_fed_equity(name, overrides, used):
+    res = simulate(small(name, **overrides), 0, days=60, debug=True)
     d = res.daily
     gap = d["fed_income_assets"] - d["fed_income_liabilities"] - d["fed_net_income"]
     assert np.abs(gap).max() < 1e-9
@@ -124,8 +132,14 @@ def test_income_breakdown_adds_up_to_the_change_in_fed_equity():
     )
     assert np.allclose(parts, d["fed_income_assets"])
     assert np.allclose(d["fed_expense_iorb"] + d["fed_expense_on_rrp"], d["fed_income_liabilities"])
-    assert d["fed_income_lending"].max() > 0  # SRF interest earned
-    assert d["fed_income_soma_bills"].max() == 0  # no bills in the 2019 SOMA
+    if used == "lending":
+        assert d["fed_income_lending"].max() > 0  # SRF interest earned
+        assert d["fed_income_soma_bills"].max() == 0  # no bills in the 2017-2019 SOMA
+    else:
+        # interest on each night's ON RRP is paid when it unwinds, from the second day on
+        assert d["fed_expense_on_rrp"].iloc[0] == 0
+        assert d["fed_expense_on_rrp"].iloc[1:].min() > 0
+        assert d["fed_income_soma_bills"].min() > 0
 
 
 def test_losses_build_a_deferred_asset_and_stop_remittances():
