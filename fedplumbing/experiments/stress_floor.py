@@ -530,9 +530,14 @@ def _headline(seeds: pd.DataFrame, s: StressSettings, evaluations: pd.DataFrame)
     else:
         values = np.full(len(usable), np.nan)
     if np.isfinite(values).sum() < k:
+        bad = usable[usable["status"] == "fails without QT"]
+        share = np.isfinite(values).sum() / len(usable)
         out["note"] = (
-            f"spread quantile above {s.threshold_bp:g} bp even without QT in too many seeds"
-        )
+            f"spread quantile above {s.threshold_bp:g} bp even without QT in "
+            f"{len(bad)} of {len(usable)} seeds (seeds {', '.join(map(str, bad['seed']))}, at "
+            f"{', '.join(f'{r:,.0f}' for r in bad['fail_reserves'])} $bn); "
+            + (f"--pass-share {share:.2g} or lower finds a floor" if share > 0 else "")
+        ).rstrip("; ")
         return out
     # A seed failing without QT has an infinite floor; sort puts NaN last (treated as +inf).
     filled = np.where(np.isnan(values), np.inf, values)
@@ -730,6 +735,6 @@ def plot_floor(result: StressResult):
         f"quarter-ends, {s.seeds} seeds",
         fontsize=9,
     )
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="lower left")
     ax.grid(alpha=0.3)
     return fig
