@@ -172,11 +172,11 @@ def comparison_figure(dailies: Mapping[str, pd.DataFrame], title: str = "") -> F
             x = dates if same_start else (dates - dates.iloc[0]).dt.days / 365.25
             for col, style in series:
                 y = d[col].astype(float)
-                if col in ANNUALISED:
+                if col in ANNUALISED:  # the last day's accrual is unknown: left out
                     days = accrual_days(d).rolling(21, min_periods=1).sum()
-                    y = y.rolling(21, min_periods=1).sum() * 365.0 / days
+                    y = (y.rolling(21, min_periods=1).sum() * 365.0 / days).iloc[:-1]
                 label = name if style == "-" else None
-                ax.plot(x, y, style, color=colour, lw=1.2, label=label)
+                ax.plot(x.iloc[: len(y)], y, style, color=colour, lw=1.2, label=label)
         ax.set_title(panel, fontsize=10)
         ax.set_ylabel(unit)
         ax.grid(alpha=0.3)

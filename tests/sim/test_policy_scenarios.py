@@ -329,18 +329,25 @@ def test_debt_ceiling_tga_drawn_down_then_rebuilt():
     d = res.daily.set_index("date")
     treasury = res.model.treasury
     assert treasury.cash_policy_on(dt.date(2023, 1, 10))[0] == 450.0
-    assert treasury.cash_policy_on(dt.date(2023, 3, 1))[:2] == (30.0, 60.0)
+    assert treasury.cash_policy_on(dt.date(2023, 3, 1))[:2] == (80.0, 60.0)
     assert treasury.cash_policy_on(dt.date(2023, 6, 5)) == (650.0, 20.0, 0.9)
     during = d.loc["2023-03-01":"2023-06-02", "tga"]
     after = d.loc["2023-08-01":"2023-08-31", "tga"]
     assert d["tga"].iloc[0] > 400.0
     assert during.min() < 100.0
+    assert d["tga"].min() > 0.0  # never overdrawn
     assert after.mean() > 450.0
-    # TGA down is reserves or ON RRP up, one for one (other drains aside)
+    # TGA down is reserves or ON RRP up, one for one: against the same year without the
+    # ceiling, reserves + ON RRP are higher by what the TGA is lower
+    none = simulate(small("debt_ceiling", **{"treasury.tga_schedule": []}), 0).daily
+    none = none.set_index("date")
     low = during.idxmin()
     liquidity = d["reserves"] + d["on_rrp"]
-    assert liquidity[low] > liquidity.iloc[0]
-    assert liquidity.loc["2023-08-31"] < liquidity[low]
+    liquidity_none = none["reserves"] + none["on_rrp"]
+    assert liquidity[low] - liquidity_none[low] == pytest.approx(
+        none["tga"][low] - d["tga"][low], rel=0.02
+    )
+    assert liquidity[low] > liquidity_none[low] + 250.0
 
 
 def test_policy_settings_are_validated():
