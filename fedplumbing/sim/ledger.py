@@ -15,7 +15,7 @@ borrower can pledge only what it owns and has not pledged already.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,9 +44,12 @@ SECURITIES: tuple[str, ...] = ("bills", "coupons", "mbs")
 Index = int | slice | np.ndarray
 
 
-@dataclass(frozen=True)
-class Leg:
-    """One side of a posting: add `amount` to `column` of `holders` (signed)."""
+class Leg(NamedTuple):
+    """One side of a posting: add `amount` to `column` of `holders` (signed).
+
+    A named tuple rather than a dataclass: a day builds a few hundred legs, and a tuple is
+    the cheapest immutable record to create.
+    """
 
     holders: Index
     column: int
@@ -74,7 +77,9 @@ class Ledger:
         self.n_holders = len(holder_names)
         self.n_instruments = len(INSTRUMENTS)
         self.equity_col = 2 * self.n_instruments
-        self.balances = np.zeros((self.n_holders, 2 * self.n_instruments + 1))
+        # column-major: postings and `held`/`owed` touch whole columns, which are then
+        # contiguous in memory
+        self.balances = np.zeros((self.n_holders, 2 * self.n_instruments + 1), order="F")
         self.debug = debug
         self.flows: dict[str, float] = defaultdict(float)
         n_sec = len(SECURITIES)
@@ -120,8 +125,9 @@ class Ledger:
         """
         if self.debug:
             self._check_balanced(label, legs)
-        for leg in legs:
-            self.balances[leg.holders, leg.column] += leg.amount
+        balances = self.balances
+        for holders, column, value in legs:
+            balances[holders, column] += value
         if amount is None and legs:
             amount = float(np.sum(np.abs(legs[0].amount)))
             if isinstance(legs[0].holders, slice) and np.ndim(legs[0].amount) == 0:

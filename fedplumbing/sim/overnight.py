@@ -75,8 +75,9 @@ class OvernightBook:
         """Repay every overnight position with interest and release the collateral."""
         led = self.ledger
         for inst in OVERNIGHT:
-            lent = led.held(inst, slice(None)).copy()
-            owed = led.owed(inst, slice(None)).copy()
+            # views: every amount below is computed before the posting changes them
+            lent = led.held(inst, slice(None))
+            owed = led.owed(inst, slice(None))
             if not (lent.any() or owed.any()):
                 continue
             rec, pay = self.receivable[inst], self.payable[inst]

@@ -8,6 +8,8 @@ raise the Fed's reserve liability, which the caller balances with the Fed's othe
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from fedplumbing.agents.base import Population
@@ -36,6 +38,11 @@ class Payments:
         self._tga_a = ledger.asset("tga")
         self._tga_l = ledger.liability("tga")
         self._weights: np.ndarray | None = None
+        # when the nonbanks' rows form one block, one test skips them all in payments that
+        # involve none of them (most of the day's payments)
+        spans = sorted((pop.rows.start, pop.rows.stop) for pop in nonbanks)
+        contiguous = bool(spans) and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+        self._nonbank_block = slice(spans[0][0], spans[-1][1]) if contiguous else None
 
     def zeros(self) -> np.ndarray:
         """A vector of zeros with one entry per ledger row."""
@@ -62,31 +69,42 @@ class Payments:
     def cash_legs(self, delta: np.ndarray) -> list[Leg]:
         """Legs that change each holder's cash by `delta` (the Fed's own entry is ignored).
 
+        Populations whose entries are all zero get no legs; the legs may hold views of
+        `delta`, so post them before changing it.
+
         Args:
             delta: cash change by ledger row ($bn), positive = receives.
         """
         banks = self.banks.rows
         legs: list[Leg] = []
-        bank_reserves = delta[banks].copy()
-        bank_deposits = np.zeros(self.banks.size)
-        for pop in self.nonbanks:
-            d = delta[pop.rows]
-            if d.any():
-                legs.append(Leg(pop.rows, self._dep_a, d))
-                via = np.bincount(pop.custodian, weights=d, minlength=self.banks.size)
-                bank_deposits += via
-        if delta[PUBLIC]:
-            legs.append(Leg(PUBLIC, self._dep_a, delta[PUBLIC]))
-            bank_deposits += delta[PUBLIC] * self.public_deposit_weights()
-        bank_reserves += bank_deposits
-        if bank_deposits.any():
-            legs.append(Leg(banks, self._dep_l, bank_deposits))
-        if bank_reserves.any():
-            legs.append(Leg(banks, self._reserves_a, bank_reserves))
-            legs.append(Leg(FED, self._reserves_l, float(bank_reserves.sum())))
-        if delta[TREASURY]:
-            legs.append(Leg(TREASURY, self._tga_a, delta[TREASURY]))
-            legs.append(Leg(FED, self._tga_l, delta[TREASURY]))
+        # change of each bank's deposit liabilities (its clients' and the public's payments);
+        # None while no client pays or receives anything
+        deposits: np.ndarray | None = None
+        block = self._nonbank_block
+        if block is None or delta[block].any():
+            for pop in self.nonbanks:
+                d = delta[pop.rows]
+                if d.any():
+                    legs.append(Leg(pop.rows, self._dep_a, d))
+                    via = np.bincount(pop.custodian, weights=d, minlength=self.banks.size)
+                    deposits = via if deposits is None else deposits + via
+        public = delta[PUBLIC]
+        if public:
+            legs.append(Leg(PUBLIC, self._dep_a, public))
+            via = public * self.public_deposit_weights()
+            deposits = via if deposits is None else deposits + via
+        reserves = delta[banks]
+        if deposits is not None:
+            reserves = reserves + deposits
+            if deposits.any():
+                legs.append(Leg(banks, self._dep_l, deposits))
+        if reserves.any():
+            legs.append(Leg(banks, self._reserves_a, reserves))
+            legs.append(Leg(FED, self._reserves_l, float(reserves.sum())))
+        treasury = delta[TREASURY]
+        if treasury:
+            legs.append(Leg(TREASURY, self._tga_a, treasury))
+            legs.append(Leg(FED, self._tga_l, treasury))
         return legs
 
     def pay(self, label: str, delta: np.ndarray, *other: Leg, amount: float | None = None) -> None:
