@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -333,6 +334,13 @@ class Replay:
         "day of month of corporate tax receipts in the historical TGA (their lumps are taken "
         "out there and put back on the scenario's tax dates, treasury.corporate_tax_day)",
     )
+    tax_next_day_share: float = param(
+        0.5,
+        0,
+        1,
+        "share",
+        "share of tax-date receipts reaching the TGA the next business day (TT&L call)",
+    )
     extra_reserves: float = param(
         0.0, -2000, 5000, "$bn", "counterfactual: extra SOMA holdings (and reserves) every day"
     )
@@ -572,8 +580,48 @@ def _check_treasury_debt(t: Treasury) -> None:
 
 
 # --------------------------------------------------------------------------- public API
-def from_dict(data: dict) -> ScenarioConfig:
-    """Build and validate a scenario from a plain dict (e.g. parsed TOML)."""
+CALIBRATION_PACKAGE = "fedplumbing.calibration"
+CALIBRATION_FILE = "calibrated.toml"
+#: Sections of a scenario the calibrated parameter file may set (behaviour, not policy).
+CALIBRATED_SECTIONS = ("banks", "mmfs", "dealers", "fhlbs", "markets", "flows", "initial")
+
+
+@functools.cache
+def _calibration_text() -> str | None:
+    ref = resources.files(CALIBRATION_PACKAGE).joinpath(CALIBRATION_FILE)
+    return ref.read_text() if ref.is_file() else None
+
+
+def calibrated_layer() -> dict:
+    """The calibrated behavioural parameters (``fedplumbing/calibration/calibrated.toml``).
+
+    Returns the ``[parameters]`` table of the file, restricted to `CALIBRATED_SECTIONS`, as
+    nested dicts ({} when the file is absent). `from_dict` puts it under every scenario, so
+    the default configuration uses the calibrated values; a scenario's own settings win.
+    """
+    text = _calibration_text()
+    if text is None:
+        return {}
+    params = _read_toml(text, CALIBRATION_FILE).get("parameters", {})
+    unknown = [k for k in params if k not in CALIBRATED_SECTIONS]
+    if unknown:
+        raise ConfigError(
+            f"{CALIBRATION_FILE}: section [parameters.{unknown[0]}] is not calibrated; "
+            f"allowed: {', '.join(CALIBRATED_SECTIONS)}"
+        )
+    return params
+
+
+def from_dict(data: dict, calibrated: bool = True) -> ScenarioConfig:
+    """Build and validate a scenario from a plain dict (e.g. parsed TOML).
+
+    Args:
+        data: the settings.
+        calibrated: put the calibrated behavioural parameters (`calibrated_layer`) under
+            `data` (settings in `data` win).
+    """
+    if calibrated:
+        data = _merge(calibrated_layer(), data)
     return validate(_build(ScenarioConfig, data))
 
 
@@ -614,18 +662,20 @@ def load_scenario(name_or_path: str | Path | None = None) -> ScenarioConfig:
         text = path.read_text()
         where = str(path)
     data = _read_toml(text, where)
+    seen = {name}
     base = data.pop("extends", None)
-    if base is not None:
-        if base not in scenario_names():
+    while base is not None:  # built-ins may extend built-ins that extend others
+        if base not in scenario_names() or base in seen:
             raise ConfigError(
-                f"extends: '{base}' is not a built-in scenario; choose one of "
-                f"{', '.join(scenario_names())}"
+                f"extends: '{base}' is not a built-in scenario (or extends itself); choose one "
+                f"of {', '.join(scenario_names())}"
             )
+        seen.add(base)
         parent = _read_toml(
             resources.files(SCENARIO_PACKAGE).joinpath(f"{base}.toml").read_text(),
             f"scenario '{base}'",
         )
-        parent.pop("extends", None)
+        base = parent.pop("extends", None)
         data = _merge(parent, data)
     try:
         return from_dict(data)
