@@ -1,0 +1,1 @@
+"""Calibrated behavioural parameters (calibrated.toml), written by `fedplumbing calibrate`."""

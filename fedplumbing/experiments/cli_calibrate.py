@@ -1,0 +1,65 @@
+"""``fedplumbing calibrate``: rerun the SMM calibration on 2017-2019."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``calibrate`` subcommand."""
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="estimate the behavioural parameters on 2017-2019 (simulated method of moments)",
+        description="Search the behavioural parameters that bring replay moments over "
+        "2017-2019 (EFFR/SOFR spreads, ON RRP, reserves, the 17 Sep 2019 spike, the SFOS "
+        "LCLoR prior) to their targets; write the calibrated parameter file.",
+    )
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--max-evaluations", default="60", help="Nelder-Mead budget (default 60)")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="where to write the TOML (default: the shipped calibrated.toml)",
+    )
+    parser.add_argument("--version", dest="cal_version", default=None, help="version label")
+    parser.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Run the calibration and write the parameter file."""
+    import datetime as dt
+    import tomllib
+    from pathlib import Path
+
+    from fedplumbing.experiments.calibrate import (
+        PARAMETERS,
+        calibrate,
+        calibration_path,
+        to_toml,
+    )
+    from fedplumbing.sim.commands import parse_int
+    from fedplumbing.sim.config import ConfigError
+
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds: expected integers like 0,1,2, got {args.seeds!r}") from None
+    budget = parse_int("--max-evaluations", args.max_evaluations, 1)
+
+    def report(i: int, loss: float, ov: dict) -> None:
+        print(f"[{i}] loss {loss:.3f} " + " ".join(f"{k}={v:.4g}" for k, v in ov.items()))
+
+    result = calibrate(seeds, budget, callback=report)
+    out = Path(args.out) if args.out else calibration_path()
+    keep = {}
+    if calibration_path().is_file():
+        old = tomllib.loads(calibration_path().read_text()).get("parameters", {})
+        searched = {p.key for p in PARAMETERS}
+        keep = {
+            s: {k: v for k, v in vals.items() if f"{s}.{k}" not in searched}
+            for s, vals in old.items()
+        }
+    version = args.cal_version or f"{dt.date.today():%Y.%m.%d}-smm"
+    out.write_text(to_toml(result, version, keep))
+    print(f"loss {result.loss:.3f} after {result.evaluations} evaluations; wrote {out}")
+    return 0

@@ -1,0 +1,82 @@
+"""``fedplumbing replay``: run the historical replay and write its validation report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``replay`` subcommand."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay history (Fed balance sheet, TGA, rates) and validate against markets",
+        description="Drive the model from the shipped H.4.1 balance sheet, TGA, other "
+        "autonomous factors and administered rates; the agents produce reserves vs ON RRP, "
+        "all market rates and facility use. Writes DIR/daily.csv, DIR/validation.md and "
+        "figures comparing simulated and actual series.",
+    )
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        default="replay",
+        metavar="SCENARIO",
+        help="replay scenario (built-in name or TOML path; default: %(default)s)",
+    )
+    parser.add_argument("--start", metavar="DATE", help="first day (YYYY-MM-DD)")
+    parser.add_argument("--end", metavar="DATE", help="last day (YYYY-MM-DD)")
+    parser.add_argument("--seed", metavar="S", default="0", help="random seed >= 0 (default 0)")
+    parser.add_argument("--out", metavar="DIR", default="out/replay", help="output folder")
+    parser.add_argument(
+        "--no-counterfactuals",
+        action="store_true",
+        help="skip the September 2019 counterfactual runs",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting (repeatable)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    parser.set_defaults(func=cmd_replay)
+
+
+def _date(option: str, text: str | None) -> dt.date | None:
+    from fedplumbing.sim.config import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option}: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run the replay, write the outputs and print the validation summary."""
+    import sys
+    from pathlib import Path
+
+    from fedplumbing.experiments.replay import replay_config, run_replay, write_replay
+    from fedplumbing.sim.commands import parse_int
+    from fedplumbing.sim.config import ConfigError, parse_override
+
+    seed = parse_int("--seed", args.seed, 0)
+    start, end = _date("--start", args.start), _date("--end", args.end)
+    overrides = dict(parse_override(t) for t in args.overrides)
+    cfg = replay_config(args.scenario, start, end, overrides)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out: {str(out)!r} exists and is not a folder")
+    result = run_replay(cfg, seed, progress=not args.quiet and sys.stderr.isatty())
+    paths = write_replay(result, out, counterfactuals=not args.no_counterfactuals)
+    if not args.quiet:
+        print(
+            f"replay {cfg.start}..{cfg.end}: {len(result.daily)} days in "
+            f"{result.summary['runtime_s']:.1f} s"
+        )
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0

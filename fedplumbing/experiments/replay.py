@@ -1,0 +1,604 @@
+"""Historical replay: run it, compare it with what markets did, draw the figures.
+
+`run_replay` drives the model from the shipped history (`fedplumbing.sim.replay`);
+`validate` computes every check of the validation report (September 2019, calm months,
+EFFR, reserves and ON RRP, the reserve demand curve, the counterfactuals) from the run's
+daily table and the shipped outcomes; `write_replay` writes ``daily.csv``,
+``validation.md`` and the figures into a folder.
+
+Dates appear here only to *compare* the simulation with history (which day was the spike,
+which months to score); the model itself never sees them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fedplumbing.sim import history
+from fedplumbing.sim.config import ScenarioConfig, apply_overrides, load_scenario
+from fedplumbing.sim.replay import opening_from_history
+from fedplumbing.sim.run import RunResult, simulate
+
+#: The spike day of September 2019 and the validation windows (comparison only).
+SPIKE_DAY = pd.Timestamp("2019-09-17")
+SPIKE_WINDOW = (pd.Timestamp("2019-09-09"), pd.Timestamp("2019-09-27"))
+CALM_MONTHS = (pd.Timestamp("2018-04-01"), pd.Timestamp("2019-12-31"))
+EFFR_MONTHS = (pd.Timestamp("2017-01-01"), pd.Timestamp("2019-12-31"))
+IN_SAMPLE = (pd.Timestamp("2017-01-01"), pd.Timestamp("2019-12-31"))
+YEAR_END_2018 = pd.Timestamp("2018-12-31")
+
+#: Thresholds of the checks (bp, share, $bn).
+SPIKE_MEDIAN_BP = 100.0
+SPIKE_P99_BP = 300.0
+SPIKE_DAYS_BP = 50.0
+CALM_TOLERANCE_BP = 15.0
+EFFR_TOLERANCE_BP = 5.0
+RESERVES_TOLERANCE = 0.05
+ON_RRP_TOLERANCE = 50.0
+
+#: Built-in counterfactual scenarios around September 2019.
+COUNTERFACTUALS = {
+    "sept2019": "history",
+    "sept2019_more_reserves": "+$150B of reserves",
+    "sept2019_srf": "SRF at IOER + 10 bp, no stigma",
+    "sept2019_tax_moved": "tax date a week later",
+}
+
+
+# --------------------------------------------------------------------------- running
+def replay_config(
+    scenario: str | Path = "replay",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> ScenarioConfig:
+    """The replay scenario for a window, with its opening balances from the data."""
+    cfg = load_scenario(scenario)
+    ov: dict[str, Any] = dict(overrides or {})
+    if start is not None:
+        ov["start"] = start
+    if end is not None:
+        ov["end"] = end
+    if cfg.mode != "replay":
+        ov["mode"] = "replay"
+    cfg = apply_overrides(cfg, ov) if ov else cfg
+    return opening_from_history(cfg)
+
+
+def run_replay(cfg: ScenarioConfig, seed: int = 0, *, progress: bool = False) -> RunResult:
+    """Simulate a replay config; the run's wall time goes into ``summary['runtime_s']``."""
+    t0 = time.perf_counter()
+    result = simulate(cfg, seed, progress=progress)
+    result.summary["runtime_s"] = time.perf_counter() - t0
+    daily = result.daily
+    for col in ("srf_rate",):
+        if col in daily:
+            daily[col] = daily[col].where(np.isfinite(daily[col]))
+    return result
+
+
+# --------------------------------------------------------------------------- comparing
+def actual_frame(dates: pd.Series | pd.DatetimeIndex) -> pd.DataFrame:
+    """History on the run's days: reserves, ON RRP, SOFR/EFFR spreads to IOER (bp)."""
+    index = pd.DatetimeIndex(pd.to_datetime(dates))
+    a = history.actual_outcomes(index.values)
+    a["sofr_spread_bp"] = (a["sofr"] - a["iorb"]) * 100.0
+    a["effr_spread_bp"] = (a["effr"] - a["iorb"]) * 100.0
+    a["reserves_to_assets"] = a["reserves"] / a["bank_assets"]
+    return a
+
+
+def _period_end_mask(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Month-end days and the first business day after them (the settlement of the turn)."""
+    month = dates.to_period("M")
+    last = np.r_[month[1:] != month[:-1], True]
+    first_after = np.r_[False, last[:-1]]
+    return last | first_after
+
+
+def _sim(daily: pd.DataFrame) -> pd.DataFrame:
+    d = daily.copy()
+    d["date"] = pd.to_datetime(d["date"])
+    return d.set_index("date")
+
+
+@dataclass
+class Check:
+    """One validation check: its name, simulated and actual values, and whether it passed."""
+
+    name: str
+    simulated: str
+    actual: str
+    passed: bool
+
+
+@dataclass
+class Validation:
+    """The validation of one replay run."""
+
+    checks: list[Check] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    numbers: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every check passed."""
+        return all(c.passed for c in self.checks)
+
+
+def september_2019(daily: pd.DataFrame) -> dict[str, float]:
+    """Simulated numbers of the September 2019 episode (bp; NaN when outside the run)."""
+    d = _sim(daily)
+    out = {k: float("nan") for k in ("median_bp", "p99_bp", "effr_bp", "first", "last")}
+    if SPIKE_DAY not in d.index:
+        return out
+    row = d.loc[SPIKE_DAY]
+    out.update(
+        median_bp=float(row["repo_spread_bp"]),
+        p99_bp=float(row["repo_spread_p99_bp"]),
+        effr_bp=float(row["effr_spread_bp"]),
+        fed_repo_ops_after=float(d.loc[SPIKE_DAY:, "fed_repo_ops"].iloc[1:4].max()),
+    )
+    window = d.loc[SPIKE_WINDOW[0] : SPIKE_WINDOW[1], "repo_spread_bp"]
+    hot = window.index[window > SPIKE_DAYS_BP]
+    days = list(window.index)
+    if len(hot):
+        out["first"] = float(days.index(hot[0]) - days.index(SPIKE_DAY))
+        out["last"] = float(days.index(hot[-1]) - days.index(SPIKE_DAY))
+    return out
+
+
+def monthly_spreads(daily: pd.DataFrame, actual: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Monthly medians of a spread to IOER (bp), simulated and actual, outside period ends."""
+    d = _sim(daily)
+    calm = ~_period_end_mask(d.index)
+    sim = d.loc[calm, column]
+    act_col = "sofr_spread_bp" if column == "repo_spread_bp" else "effr_spread_bp"
+    act = actual.set_index(d.index)[act_col][calm]
+    frame = pd.DataFrame(
+        {
+            "simulated": sim.resample("ME").median(),
+            "actual": act.resample("ME").median(),
+        }
+    )
+    frame["error"] = frame["simulated"] - frame["actual"]
+    frame.index = frame.index.to_period("M")
+    return frame
+
+
+def weekly_levels(daily: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
+    """Wednesday reserves and ON RRP, simulated against WRESBAL and RRPONTSYD ($bn)."""
+    d = _sim(daily)
+    a = actual.set_index(d.index)
+    obs = a["reserves_observed"].astype(bool)
+    frame = pd.DataFrame(
+        {
+            "reserves": d.loc[obs, "reserves"],
+            "reserves_actual": a.loc[obs, "reserves"],
+            "on_rrp": d.loc[obs, "on_rrp"],
+            "on_rrp_actual": a.loc[obs, "on_rrp"],
+        }
+    )
+    frame["reserves_error"] = frame["reserves"] / frame["reserves_actual"] - 1.0
+    frame["on_rrp_error"] = frame["on_rrp"] - frame["on_rrp_actual"]
+    return frame
+
+
+def demand_curve(frame: pd.DataFrame, ratio: str, spread: str) -> pd.DataFrame:
+    """Median spread by bin of reserves / bank assets (percent bins of 0.5 pp)."""
+    x = frame[ratio] * 100.0
+    y = frame[spread]
+    ok = np.isfinite(x) & np.isfinite(y)
+    bins = np.arange(np.floor(x[ok].min() * 2) / 2, x[ok].max() + 0.5, 0.5)
+    cut = pd.cut(x[ok], bins)
+    return y[ok].groupby(cut, observed=True).agg(["median", "count"])
+
+
+def validate(daily: pd.DataFrame, runtime_s: float | None = None) -> Validation:
+    """Every validation check of a replay run (see docs/calibration.md)."""
+    v = Validation()
+    actual = actual_frame(daily["date"])
+    d = _sim(daily)
+    in_sample = (d.index >= IN_SAMPLE[0]) & (d.index <= IN_SAMPLE[1])
+
+    s = september_2019(daily)
+    v.numbers.update({f"sept_{k}": val for k, val in s.items()})
+    if np.isfinite(s["median_bp"]):
+        act = actual.set_index(d.index).loc[SPIKE_DAY]
+        v.checks += [
+            Check(
+                "17 Sep 2019 SOFR - IOER >= +100 bp",
+                f"{s['median_bp']:+.0f} bp",
+                f"{act['sofr_spread_bp']:+.0f} bp",
+                s["median_bp"] >= SPIKE_MEDIAN_BP,
+            ),
+            Check(
+                "17 Sep 2019 99th percentile > +300 bp",
+                f"{s['p99_bp']:+.0f} bp",
+                "+690 bp (9.00%)",
+                s["p99_bp"] > SPIKE_P99_BP,
+            ),
+            Check(
+                "spike (> +50 bp) starts 16-17 Sep, gone within 3 business days",
+                f"days {s['first']:+.0f} to {s['last']:+.0f} around 17 Sep",
+                "days -1 to +1 (16 Sep +33 bp, 18 Sep +45 bp)",
+                bool(-1 <= s["first"] <= 0 and s["last"] <= 3),
+            ),
+            Check(
+                "17 Sep 2019 EFFR above IOER",
+                f"{s['effr_bp']:+.0f} bp",
+                f"{act['effr_spread_bp']:+.0f} bp",
+                s["effr_bp"] > 0,
+            ),
+        ]
+
+    calm = monthly_spreads(daily, actual, "repo_spread_bp")
+    calm = calm[
+        (calm.index >= CALM_MONTHS[0].to_period("M"))
+        & (calm.index <= CALM_MONTHS[1].to_period("M"))
+    ].dropna()
+    v.tables["sofr_monthly"] = calm
+    if len(calm):
+        worst = float(calm["error"].abs().max())
+        v.numbers["sofr_monthly_max_error_bp"] = worst
+        v.checks.append(
+            Check(
+                "median SOFR - IOER by month (2018-04..2019-12, outside period ends) within 15 bp",
+                f"max |error| {worst:.1f} bp over {len(calm)} months",
+                "see table",
+                worst <= CALM_TOLERANCE_BP,
+            )
+        )
+    if YEAR_END_2018 in d.index:
+        dec = d.loc["2018-12-03":"2018-12-21", "repo_spread_bp"].median()
+        ye = float(d.loc[YEAR_END_2018, "repo_spread_bp"])
+        v.numbers["year_end_2018_bp"] = ye
+        v.checks.append(
+            Check(
+                "year-end 2018 pressure (31 Dec spread >= December median + 10 bp)",
+                f"{ye:+.0f} bp (Dec median {dec:+.0f})",
+                "+60 bp (Dec median +4)",
+                ye >= dec + 10,
+            )
+        )
+
+    effr = monthly_spreads(daily, actual, "effr_spread_bp")
+    effr = effr[
+        (effr.index >= EFFR_MONTHS[0].to_period("M"))
+        & (effr.index <= EFFR_MONTHS[1].to_period("M"))
+    ].dropna()
+    v.tables["effr_monthly"] = effr
+    if len(effr):
+        worst = float(effr["error"].abs().max())
+        v.numbers["effr_monthly_max_error_bp"] = worst
+        v.numbers["effr_months_within"] = float((effr["error"].abs() <= EFFR_TOLERANCE_BP).mean())
+        v.checks.append(
+            Check(
+                "EFFR - IOER by month (2017-2019) within 5 bp",
+                f"max |error| {worst:.1f} bp; {v.numbers['effr_months_within']:.0%} of "
+                f"{len(effr)} months within",
+                "see table",
+                worst <= EFFR_TOLERANCE_BP,
+            )
+        )
+
+    weekly = weekly_levels(daily, actual)
+    weekly = weekly[(weekly.index >= IN_SAMPLE[0]) & (weekly.index <= IN_SAMPLE[1])].dropna()
+    v.tables["weekly"] = weekly
+    if len(weekly):
+        r_worst = float(weekly["reserves_error"].abs().max())
+        o_worst = float(weekly["on_rrp_error"].abs().max())
+        v.numbers.update(
+            reserves_max_error=r_worst,
+            reserves_weeks_within=float((weekly["reserves_error"].abs() <= 0.05).mean()),
+            on_rrp_max_error=o_worst,
+            on_rrp_weeks_within=float((weekly["on_rrp_error"].abs() <= 50).mean()),
+        )
+        v.checks += [
+            Check(
+                "weekly reserves within 5% of WRESBAL (2017-2019)",
+                f"max |error| {r_worst:.1%}; {v.numbers['reserves_weeks_within']:.0%} of "
+                f"{len(weekly)} weeks within",
+                "WRESBAL",
+                r_worst <= RESERVES_TOLERANCE,
+            ),
+            Check(
+                "weekly ON RRP within $50B (2017-2019)",
+                f"max |error| ${o_worst:.0f}B; {v.numbers['on_rrp_weeks_within']:.0%} of weeks "
+                "within",
+                "RRPONTSYD",
+                o_worst <= ON_RRP_TOLERANCE,
+            ),
+        ]
+
+    sim_curve = demand_curve(d[in_sample], "reserves_to_assets", "repo_spread_bp")
+    v.tables["demand_curve_sim"] = sim_curve
+    act_in = actual.set_index(d.index)[in_sample].copy()
+    act_in["spread"] = act_in["sofr_spread_bp"].fillna(act_in["effr_spread_bp"])
+    v.tables["demand_curve_actual"] = demand_curve(act_in, "reserves_to_assets", "spread")
+    if len(sim_curve) >= 2:
+        ratio = d.loc[in_sample, "reserves_to_assets"]
+        spread = d.loc[in_sample, "repo_spread_bp"]
+        high = spread[ratio >= ratio.quantile(0.75)]
+        low = spread[ratio <= ratio.quantile(0.05)]
+        v.numbers["curve_high_iqr_bp"] = float(high.quantile(0.9) - high.quantile(0.1))
+        v.numbers["curve_low_p95_bp"] = float(low.quantile(0.95))
+        v.numbers["curve_high_median_bp"] = float(high.median())
+        v.checks.append(
+            Check(
+                "reserve demand curve flat at high ratios, steep below",
+                f"top-quartile ratios: 10-90% range {v.numbers['curve_high_iqr_bp']:.0f} bp; "
+                f"lowest 5%: 95th pct {v.numbers['curve_low_p95_bp']:+.0f} bp",
+                "flat above ~12-13%, steep below (SR 1019)",
+                v.numbers["curve_high_iqr_bp"] <= 15
+                and v.numbers["curve_low_p95_bp"] > v.numbers["curve_high_median_bp"] + 20,
+            )
+        )
+    if runtime_s is not None:
+        v.numbers["runtime_s"] = runtime_s
+    return v
+
+
+# --------------------------------------------------------------------------- figures
+def _figure(figsize: tuple[float, float]) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def replay_figures(daily: pd.DataFrame, out: Path) -> dict[str, Path]:
+    """Figures comparing the simulated and actual series; returns name -> path."""
+    from fedplumbing.sim.plots import save_figure
+
+    d = _sim(daily)
+    a = actual_frame(daily["date"]).set_index(d.index)
+    paths: dict[str, Path] = {}
+
+    fig = _figure((11, 9))
+    ax1, ax2, ax3 = fig.subplots(3, 1, sharex=True)
+    ax1.plot(d.index, d["repo_spread_bp"], lw=0.8, label="simulated SOFR - IOER")
+    ax1.plot(a.index, a["sofr_spread_bp"], lw=0.8, alpha=0.8, label="actual SOFR - IOER")
+    ax1.set_ylabel("bp")
+    ax1.set_ylim(-30, 350)
+    ax1.legend(loc="upper left")
+    ax2.plot(d.index, d["effr_spread_bp"], lw=0.8, label="simulated EFFR - IOER")
+    ax2.plot(a.index, a["effr_spread_bp"], lw=0.8, alpha=0.8, label="actual EFFR - IOER")
+    ax2.set_ylabel("bp")
+    ax2.set_ylim(-20, 40)
+    ax2.legend(loc="upper left")
+    ax3.plot(d.index, d["reserves"], lw=0.8, label="simulated reserves")
+    ax3.plot(a.index, a["reserves"], lw=0.8, label="actual reserves (WRESBAL)")
+    ax3.plot(d.index, d["on_rrp"], lw=0.8, label="simulated ON RRP")
+    ax3.plot(a.index, a["on_rrp"], lw=0.8, label="actual ON RRP")
+    ax3.set_ylabel("$ billions")
+    ax3.legend(loc="upper right", fontsize=8)
+    for ax in (ax1, ax2, ax3):
+        ax.grid(alpha=0.3)
+    fig.suptitle("Replay: simulated vs actual")
+    paths["replay_vs_actual"] = save_figure(fig, out / "replay_vs_actual.png")
+
+    if SPIKE_DAY in d.index:
+        w = d.loc["2019-09-03":"2019-10-04"]
+        aw = a.loc[w.index]
+        fig = _figure((9, 5))
+        ax = fig.subplots()
+        ax.plot(w.index, w["repo_spread_bp"], "o-", label="simulated SOFR - IOER")
+        ax.fill_between(
+            w.index,
+            w["sofr_p1"].sub(w["iorb"]) * 100,
+            w["repo_spread_p99_bp"],
+            alpha=0.2,
+            label="simulated 1st-99th percentile",
+        )
+        ax.plot(aw.index, aw["sofr_spread_bp"], "s-", label="actual SOFR - IOER")
+        ax.plot(w.index, w["effr_spread_bp"], "--", label="simulated EFFR - IOER")
+        ax.set_ylabel("bp")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        ax.set_title("September 2019")
+        paths["sept2019"] = save_figure(fig, out / "sept2019.png")
+
+    in_sample = (d.index >= IN_SAMPLE[0]) & (d.index <= IN_SAMPLE[1])
+    fig = _figure((11, 4.5))
+    ax1, ax2 = fig.subplots(1, 2, sharey=True)
+    ax1.scatter(
+        d.loc[in_sample, "reserves_to_assets"] * 100, d.loc[in_sample, "repo_spread_bp"], s=6
+    )
+    ax1.set_title("simulated (2017-2019)")
+    spread = a["sofr_spread_bp"].fillna(a["effr_spread_bp"])
+    ax2.scatter(a.loc[in_sample, "reserves_to_assets"] * 100, spread[in_sample], s=6, c="C1")
+    ax2.set_title("actual (SOFR, EFFR before 2018-04)")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("reserves / bank assets (%)")
+        ax.grid(alpha=0.3)
+        ax.set_ylim(-30, 350)
+    ax1.set_ylabel("spread to IOER (bp)")
+    fig.suptitle("Reserve demand curve")
+    paths["demand_curve"] = save_figure(fig, out / "demand_curve.png")
+    return paths
+
+
+def counterfactual_figure(runs: dict[str, pd.DataFrame], out: Path) -> Path:
+    """SOFR - IOER around September 2019 in each counterfactual scenario."""
+    from fedplumbing.sim.plots import save_figure
+
+    fig = _figure((10, 5))
+    ax = fig.subplots()
+    for name, daily in runs.items():
+        d = _sim(daily).loc["2019-09-03":"2019-10-04"]
+        ax.plot(d.index, d["repo_spread_bp"], "o-", ms=3, label=COUNTERFACTUALS.get(name, name))
+    ax.axvline(SPIKE_DAY, color="0.5", lw=0.8, ls=":")
+    ax.set_ylabel("SOFR - IOER (bp)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("September 2019 counterfactuals")
+    return save_figure(fig, out / "counterfactuals.png")
+
+
+def run_counterfactuals(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Run the built-in September 2019 scenarios; name -> daily table."""
+    return {name: run_replay(replay_config(name), seed).daily for name in COUNTERFACTUALS}
+
+
+def counterfactual_numbers(runs: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
+    """Peak spread and its day, and the spread on 17 Sep, per counterfactual."""
+    out = {}
+    for name, daily in runs.items():
+        d = _sim(daily).loc["2019-09-03":"2019-10-04"]
+        peak = d["repo_spread_bp"].idxmax()
+        out[name] = {
+            "peak_bp": float(d["repo_spread_bp"].max()),
+            "peak_day": str(peak.date()),
+            "sept17_bp": float(d.loc[SPIKE_DAY, "repo_spread_bp"]),
+            "srf_take_up_max": float(d["srf_take_up"].max()),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- report
+def _table(frame: pd.DataFrame, fmt: str = "{:+.1f}") -> str:
+    cols = list(frame.columns)
+    lines = ["| month | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for idx, row in frame.iterrows():
+        cells = [fmt.format(x) if np.isfinite(x) else "" for x in row]
+        lines.append(f"| {idx} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def out_of_sample(daily: pd.DataFrame) -> pd.DataFrame:
+    """Yearly summary of the run after 2019 (reported, not fitted)."""
+    d = _sim(daily)
+    d = d[d.index > IN_SAMPLE[1]]
+    if d.empty:
+        return pd.DataFrame()
+    g = d.groupby(d.index.year)
+    return pd.DataFrame(
+        {
+            "median SOFR-IORB bp": g["repo_spread_bp"].median(),
+            "max SOFR-IORB bp": g["repo_spread_bp"].max(),
+            "days > 25 bp": g["repo_spread_bp"].apply(lambda s: int((s > 25).sum())),
+            "median EFFR-IORB bp": g["effr_spread_bp"].median(),
+            "mean reserves $bn": g["reserves"].mean(),
+            "mean ON RRP $bn": g["on_rrp"].mean(),
+            "max SRF $bn": g["srf_take_up"].max(),
+        }
+    )
+
+
+def validation_markdown(
+    v: Validation,
+    cfg: ScenarioConfig,
+    seed: int,
+    counterfactuals: dict[str, dict[str, Any]] | None = None,
+    oos: pd.DataFrame | None = None,
+) -> str:
+    """The validation report as Markdown."""
+    lines = [
+        f"# Replay validation: {cfg.name} ({cfg.start} to {cfg.end}, seed {seed})",
+        "",
+        "Inputs: H.4.1 SOMA, TGA, other autonomous factors and administered rates; "
+        "everything below is produced by the agents.",
+        "",
+        f"Overall: **{'PASS' if v.passed else 'FAIL'}** "
+        f"({sum(c.passed for c in v.checks)}/{len(v.checks)} checks)",
+        "",
+        "| check | simulated | actual | result |",
+        "|---|---|---|---|",
+    ]
+    for c in v.checks:
+        lines.append(f"| {c.name} | {c.simulated} | {c.actual} | {'ok' if c.passed else 'FAIL'} |")
+    if "runtime_s" in v.numbers:
+        lines += ["", f"Runtime of this replay: {v.numbers['runtime_s']:.1f} s."]
+    if counterfactuals:
+        lines += [
+            "",
+            "## September 2019 counterfactuals",
+            "",
+            "| scenario | 17 Sep SOFR - IOER | peak (3 Sep - 4 Oct) | peak day | max SRF use |",
+            "|---|---|---|---|---|",
+        ]
+        for name, c in counterfactuals.items():
+            lines.append(
+                f"| {COUNTERFACTUALS.get(name, name)} | {c['sept17_bp']:+.0f} bp | "
+                f"{c['peak_bp']:+.0f} bp | {c['peak_day']} | ${c['srf_take_up_max']:.0f}B |"
+            )
+    for key, title in (
+        ("sofr_monthly", "Median SOFR - IOER by month, outside period ends (bp)"),
+        ("effr_monthly", "Median EFFR - IOER by month, outside period ends (bp)"),
+    ):
+        if key in v.tables and len(v.tables[key]):
+            lines += ["", f"## {title}", "", _table(v.tables[key])]
+    if "weekly" in v.tables and len(v.tables["weekly"]):
+        w = v.tables["weekly"]
+        q = w.resample("QE").agg(
+            {
+                "reserves": "mean",
+                "reserves_actual": "mean",
+                "on_rrp": "mean",
+                "on_rrp_actual": "mean",
+            }
+        )
+        q.index = q.index.to_period("Q")
+        lines += [
+            "",
+            "## Wednesday reserves and ON RRP, quarterly means ($bn)",
+            "",
+            _table(q, "{:.0f}"),
+        ]
+    for key, title in (
+        ("demand_curve_sim", "Simulated reserve demand curve (median spread by ratio bin)"),
+        ("demand_curve_actual", "Actual reserve demand curve"),
+    ):
+        if key in v.tables and len(v.tables[key]):
+            t = v.tables[key].copy()
+            t.index = [str(i) for i in t.index]
+            lines += ["", f"## {title}", "", _table(t, "{:.1f}")]
+    if oos is not None and len(oos):
+        lines += [
+            "",
+            "## Out of sample (after 2019; reported, not fitted; 2020-03..2021-12 inputs only)",
+            "",
+            _table(oos, "{:.1f}"),
+        ]
+    lines += [
+        "",
+        "Figures: replay_vs_actual.png, sept2019.png, demand_curve.png"
+        + (", counterfactuals.png" if counterfactuals else "")
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_replay(
+    result: RunResult, out: str | Path, *, counterfactuals: bool = True
+) -> dict[str, Path]:
+    """Write daily.csv, validation.md and the figures of a replay run into `out`."""
+    from fedplumbing.sim.outputs import daily_to_csv
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    daily_to_csv(result.daily, out / "daily.csv")
+    paths["daily"] = out / "daily.csv"
+    v = validate(result.daily, result.summary.get("runtime_s"))
+    paths.update(replay_figures(result.daily, out))
+    cf = None
+    if counterfactuals:
+        runs = run_counterfactuals(int(result.seed) if isinstance(result.seed, int) else 0)
+        cf = counterfactual_numbers(runs)
+        paths["counterfactuals"] = counterfactual_figure(runs, out)
+    text = validation_markdown(v, result.config, result.seed, cf, out_of_sample(result.daily))
+    (out / "validation.md").write_text(text)
+    paths["validation"] = out / "validation.md"
+    return paths

@@ -1,0 +1,94 @@
+"""The calibrated parameter file is the default layer; the SMM machinery works."""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+
+from fedplumbing.experiments import calibrate as cal
+from fedplumbing.sim.config import (
+    CALIBRATED_SECTIONS,
+    ScenarioConfig,
+    calibrated_layer,
+    from_dict,
+    load_scenario,
+)
+
+
+def test_calibrated_file_is_versioned_and_complete():
+    data = tomllib.loads(cal.calibration_path().read_text())
+    for key in ("version", "date", "window", "procedure", "parameters"):
+        assert key in data
+    assert data["window"][1] <= "2019-12-31"  # calibrated on 2017-2019 only
+    assert set(data["parameters"]) <= set(CALIBRATED_SECTIONS)
+
+
+def test_default_configuration_uses_the_calibration():
+    layer = calibrated_layer()
+    assert layer
+    cfg = load_scenario("default")
+    plain = ScenarioConfig()
+    changed = 0
+    for section, values in layer.items():
+        for name, value in values.items():
+            assert getattr(getattr(cfg, section), name) == pytest.approx(value)
+            changed += getattr(getattr(plain, section), name) != value
+    assert changed > 0
+    # a scenario's own setting wins
+    assert from_dict({"banks": {"lclor_scale": 0.7}}).banks.lclor_scale == 0.7
+    assert from_dict({}, calibrated=False) == ScenarioConfig()
+
+
+def test_targets_use_only_2017_2019():
+    names = {m.name: m for m in cal.targets()}
+    assert names["effr_spread_2017"].target == pytest.approx(-9.0)
+    assert names["sept17_spread"].target == pytest.approx(315.0)
+    assert names["aggregate_lclor"].target == pytest.approx(652 / 0.75)
+    assert all(np.isfinite(m.target) for m in names.values())
+
+
+def test_parameter_transform_roundtrip_and_bounds():
+    params = cal.PARAMETERS
+    values = {p.key: p.lo + 0.3 * (p.hi - p.lo) for p in params}
+    x = cal._overrides_to_vector(values, params)
+    back = cal._vector_to_overrides(x, params)
+    for p in params:
+        assert back[p.key] == pytest.approx(values[p.key], rel=1e-6)
+    extreme = cal._vector_to_overrides(np.full(len(params), 50.0), params)
+    assert all(p.lo <= extreme[p.key] <= p.hi for p in params)
+
+
+def test_simulated_moments_and_toml(tmp_path):
+    import pandas as pd
+
+    days = pd.bdate_range("2017-01-03", "2019-12-31")
+    daily = pd.DataFrame(
+        {
+            "date": days,
+            "effr_spread_bp": -5.0,
+            "on_rrp": 10.0,
+            "reserves": 2000.0,
+            "repo_spread_bp": np.where(days == pd.Timestamp("2019-09-17"), 300.0, 1.0),
+        }
+    )
+    m = cal.simulated_moments(daily, 800.0)
+    assert m["sept17_spread"] == 300.0
+    assert m["share_days_above_50bp"] == pytest.approx(1 / len(days))
+    result = cal.CalibrationResult({"banks.lclor_scale": 1.1}, m, cal.targets(), 1.0, 3, (0,))
+    text = cal.to_toml(result, "test", {"fhlbs": {"fed_funds_share": 1.0}})
+    data = tomllib.loads(text)
+    assert data["parameters"]["banks"]["lclor_scale"] == 1.1
+    assert data["parameters"]["fhlbs"]["fed_funds_share"] == 1.0
+    assert data["moments"]["sept17_spread"]["simulated"] == 300.0
+
+
+@pytest.mark.slow
+def test_calibrate_improves_loss():
+    seen = []
+    result = cal.calibrate(
+        seeds=(0,), max_evaluations=3, callback=lambda i, loss, ov: seen.append(loss)
+    )
+    assert result.evaluations == 3
+    assert result.loss == min(seen)
