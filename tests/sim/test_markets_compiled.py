@@ -1,0 +1,82 @@
+"""The compiled call-market kernel gives the numpy reference's numbers, bit for bit."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fedplumbing.sim import markets
+from fedplumbing.sim.markets import PERCENTILES, Clearing, _clear_compiled, _clear_numpy
+
+pytestmark = pytest.mark.skipif(markets.numba is None, reason="numba not installed")
+
+
+def assert_identical(a: Clearing, b: Clearing) -> None:
+    assert a.volume == b.volume
+    for name in (
+        "bid_fill",
+        "ask_fill",
+        "bid_rate",
+        "ask_rate",
+        "session_rates",
+        "session_volumes",
+    ):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.shape == y.shape, name
+        assert np.array_equal(x, y), name
+        assert np.array_equal(np.signbit(x), np.signbit(y)), name
+    for p in PERCENTILES:
+        assert a.percentiles[p] == b.percentiles[p] or (
+            np.isnan(a.percentiles[p]) and np.isnan(b.percentiles[p])
+        )
+
+
+def both(bq, br, aq, ar, sessions=40, imbalance=0.1) -> tuple[Clearing, Clearing]:
+    compiled = _clear_compiled(bq, br, aq, ar, sessions, imbalance)
+    assert compiled is not None
+    return _clear_numpy(bq, br, aq, ar, sessions, imbalance), compiled
+
+
+amounts = st.floats(0, 100)
+rates = st.one_of(st.floats(0, 5), st.sampled_from([1.0, 1.5, 2.0, 2.0001, 2.5]))
+orders = st.lists(st.tuples(amounts, rates), min_size=1, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(orders, orders, st.integers(1, 60), st.floats(0, 0.9))
+def test_compiled_equals_numpy_on_random_orders(bids, asks, sessions, imbalance):
+    bq, br = map(np.array, zip(*bids, strict=True))
+    aq, ar = map(np.array, zip(*asks, strict=True))
+    assert_identical(*both(bq, br, aq, ar, sessions, imbalance))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_compiled_equals_numpy_on_bank_schedules(seed):
+    """Thousands of tranches, many of zero amount, rates spread over thousands of ticks."""
+    rng = np.random.default_rng(seed)
+    n_bid, n_ask = 3000, 2000
+    bq = rng.exponential(2.0, n_bid) * (rng.random(n_bid) < 0.3)
+    br = 2.4 + rng.choice([0.0, 0.05, -0.02], n_bid) + rng.exponential(0.3, n_bid)
+    aq = rng.exponential(5.0, n_ask) * (rng.random(n_ask) < 0.8)
+    ar = 2.35 + rng.exponential(0.5, n_ask)
+    numpy_result, compiled = both(bq, br, aq, ar, 40, 0.1 * seed)
+    assert compiled.volume > 0
+    assert_identical(numpy_result, compiled)
+
+
+def test_compiled_no_trade_and_no_orders():
+    assert_identical(*both(np.array([50.0]), np.array([1.0]), np.array([60.0]), np.array([2.0])))
+    assert_identical(*both(np.zeros(3), np.ones(3), np.array([60.0]), np.array([2.0])))
+
+
+def test_non_finite_rates_fall_back_to_numpy():
+    args = (np.array([10.0]), np.array([np.nan]), np.array([10.0]), np.array([1.0]), 40, 0.1)
+    assert _clear_compiled(*args) is None
+
+
+def test_clear_call_market_uses_the_same_numbers(monkeypatch):
+    rng = np.random.default_rng(7)
+    args = (rng.random(50), 2 + rng.random(50), rng.random(60), 1.8 + rng.random(60))
+    compiled = markets.clear_call_market(*args, sessions=40, imbalance=0.15)
+    monkeypatch.setattr(markets, "USE_COMPILED", False)
+    assert_identical(markets.clear_call_market(*args, sessions=40, imbalance=0.15), compiled)
