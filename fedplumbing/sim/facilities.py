@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fedplumbing.sim.ledger import Leg
+from fedplumbing.sim.ledger import SECURITIES, Leg
 from fedplumbing.sim.payments import FED, PUBLIC
 from fedplumbing.sim.repo_market import collateral_capacity, pledge_for
 
@@ -37,8 +37,26 @@ def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label
         Leg(PUBLIC, led.liability("hf_repo"), change.sum()),
         amount=float(np.abs(change).sum()),
     )
+    reset_rehypothecable(model)
+
+
+def reset_rehypothecable(model: FedPlumbingModel) -> None:
+    """Dealers may re-pledge the collateral of their hedge-fund loans.
+
+    When hedge funds repay during the day, the collateral the dealer has already re-pledged
+    overnight comes back to them only when the overnight trades unwind the next morning, so
+    the dealer's re-pledgeable custody never falls below what it has pledged beyond its own
+    holdings.
+    """
+    led, dealers = model.ledger, model.dealers
     hf = led.held("hf_repo", dealers.rows)
-    led.set_rehypothecable("coupons", dealers.rows, hf / (1 - model.config.dealers.haircut))
+    s = SECURITIES.index("coupons")
+    repledged = led.pledged[dealers.rows, s] - led.held("coupons", dealers.rows)
+    led.set_rehypothecable(
+        "coupons",
+        dealers.rows,
+        np.maximum(hf / (1 - model.config.dealers.haircut), repledged),
+    )
 
 
 class Facilities:

@@ -81,7 +81,7 @@ def mmf_flows(model: FedPlumbingModel, tax_day: bool) -> None:
 
 def hedge_fund_flows(model: FedPlumbingModel) -> None:
     """Hedge funds borrow back toward their trend demand for dealer repo financing."""
-    from fedplumbing.sim.facilities import change_hedge_fund_lending
+    from fedplumbing.sim.facilities import change_hedge_fund_lending, reset_rehypothecable
 
     dealers = model.dealers
     trend = dealers["hedge_fund_base"] * (1.0 + model.config.dealers.hedge_fund_growth) ** (
@@ -90,6 +90,8 @@ def hedge_fund_flows(model: FedPlumbingModel) -> None:
     gap = trend - model.ledger.held("hf_repo", dealers.rows)
     if np.any(np.abs(gap) > 1e-9):
         change_hedge_fund_lending(model, HEDGE_FUND_REVERSION * gap, "hedge-fund lending")
+    else:
+        reset_rehypothecable(model)  # yesterday's collateral has come back
 
 
 def apply(model: FedPlumbingModel) -> None:

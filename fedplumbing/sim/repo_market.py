@@ -139,6 +139,13 @@ class RepoMarket:
         fed_fill = result.ask_fill[-1]
         phi = fed_fill / result.volume
         private = slice(0, len(ask_qty) - 1)
+        # Borrowers owe each lender group what that group earns: the Fed's share of every
+        # borrower's fills at the Fed's rate, the private share at the private lenders'
+        # average rate relative to the borrower's own.
+        fed_rate = result.ask_rate[-1] if fed_fill > 0 else 0.0
+        private_value = float(result.ask_fill[private] @ result.ask_rate[private])
+        bid_value = float((result.bid_fill * (1 - phi)) @ result.bid_rate)
+        scale = private_value / bid_value if bid_value > 0 else 1.0
         model.overnight.book(
             "repo",
             "repo",
@@ -147,7 +154,7 @@ class RepoMarket:
             result.ask_rate[private],
             bid_rows,
             result.bid_fill * (1 - phi),
-            result.bid_rate,
+            result.bid_rate * scale,
             days,
         )
         if fed_fill > 0:
@@ -156,10 +163,10 @@ class RepoMarket:
                 "fed_repo",
                 np.array([FED]),
                 np.array([fed_fill]),
-                result.ask_rate[-1:],
+                np.array([fed_rate]),
                 bid_rows,
                 result.bid_fill * phi,
-                result.bid_rate,
+                np.full(len(bid_rows), fed_rate),
                 days,
             )
         pledge_for(model, bid_rows, result.bid_fill, ask_rows, result.ask_fill, h)
