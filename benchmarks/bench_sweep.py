@@ -10,7 +10,9 @@ Dask LocalCluster starting), as a user sees them. Workers are reused for every r
 so start-up is paid once per worker and amortised over the runs; at most 2 x workers runs are
 in flight, so no worker idles between runs. "run s" is the mean wall time of one run inside a
 worker: when it grows with the worker count, the CPUs are shared (another load on the machine,
-or memory bandwidth), which no executor can hide.
+or memory bandwidth), which no executor can hide. "workers busy" = runs x run s / (workers x
+wall) is the share of the wall time the workers spent in runs: the executor's own overhead
+(start-up, scheduling, result transfer, writing files) is what it leaves, whatever the load.
 """
 
 from __future__ import annotations
@@ -102,9 +104,11 @@ def main() -> None:
             n = kwargs.get("workers") or kwargs.get("dask_local")
             eff = f"{rates[name] / (n * rates['serial']):6.0%}" if "serial" in rates else "   n/a"
             per_run = load_results(best)["elapsed_s"].mean()
+            busy = args.runs * per_run / (n * wall)
             print(
                 f"{name:>6}: {args.runs} runs in {wall:7.2f} s = {rates[name]:8.1f} runs/min"
-                f"  ({n} worker(s), parallel efficiency {eff}, run {per_run:.2f} s)",
+                f"  ({n} worker(s), parallel efficiency {eff}, run {per_run:.2f} s, "
+                f"workers busy {busy:.0%})",
                 flush=True,
             )
 

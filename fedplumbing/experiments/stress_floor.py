@@ -75,7 +75,7 @@ and a small population (about 15 s on 2 cores for the default scenario)."""
 
 MIN_WINDOW_DAYS = 63
 TAX_DAY = "corporate tax date"
-QUARTER_END = "quarter-end"
+QUARTER_END = ("quarter-end", "year-end")  # the calendar names a year-end only "year-end"
 
 
 class StressError(ValueError):
@@ -269,7 +269,7 @@ def window_stats(window: pd.DataFrame, series: str, quantile: float) -> dict[str
     spread = window[series].to_numpy(float)
     names = window["drivers"].astype(str)
     tax = names.str.contains(TAX_DAY, regex=False).to_numpy()
-    qe = names.str.contains(QUARTER_END, regex=False).to_numpy()
+    qe = names.str.contains("|".join(QUARTER_END), regex=True).to_numpy()
     worst = int(np.nanargmax(spread)) if np.isfinite(spread).any() else 0
     return {
         "window_start": str(pd.Timestamp(window["date"].iloc[0]).date()),
