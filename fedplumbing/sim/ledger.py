@@ -83,9 +83,10 @@ class Ledger:
         self.debug = debug
         self.flows: dict[str, float] = defaultdict(float)
         n_sec = len(SECURITIES)
-        self.pledged = np.zeros((self.n_holders, n_sec))
-        self.held_as_collateral = np.zeros((self.n_holders, n_sec))
-        self.rehypothecable = np.zeros((self.n_holders, n_sec))
+        self.pledged = np.zeros((self.n_holders, n_sec), order="F")
+        self.held_as_collateral = np.zeros((self.n_holders, n_sec), order="F")
+        self.rehypothecable = np.zeros((self.n_holders, n_sec), order="F")
+        self._security = {name: k for k, name in enumerate(SECURITIES)}
         self._asset_col = {name: 2 * k for k, name in enumerate(INSTRUMENTS)}
         self._liab_col = {name: 2 * k + 1 for k, name in enumerate(INSTRUMENTS)}
 
@@ -188,7 +189,7 @@ class Ledger:
             LedgerError: if a borrower would pledge more than it can (own holdings plus
                 re-pledgeable collateral, less what it has already pledged).
         """
-        s = SECURITIES.index(security)
+        s = self._security[security]
         if np.any(pledged > self.unencumbered(security, borrowers) + 1e-9):
             raise LedgerError(f"cannot pledge more {security} than held unencumbered")
         self.pledged[borrowers, s] += pledged
@@ -196,7 +197,7 @@ class Ledger:
 
     def release(self, security: str) -> None:
         """Return all collateral of `security` to its owners (trades have unwound)."""
-        s = SECURITIES.index(security)
+        s = self._security[security]
         self.pledged[:, s] = 0.0
         self.held_as_collateral[:, s] = 0.0
 
@@ -206,7 +207,7 @@ class Ledger:
         Its own holdings plus collateral it may re-pledge (received under term trades), less
         what it has pledged today.
         """
-        s = SECURITIES.index(security)
+        s = self._security[security]
         return (
             self.held(security, holders)
             + self.rehypothecable[holders, s]
@@ -215,7 +216,7 @@ class Ledger:
 
     def set_rehypothecable(self, security: str, holders: Index, amount: float | np.ndarray) -> None:
         """Record collateral received under term trades that `holders` may re-pledge."""
-        self.rehypothecable[holders, SECURITIES.index(security)] = amount
+        self.rehypothecable[holders, self._security[security]] = amount
 
     # ------------------------------------------------------------------ identities
     def invariant_errors(self) -> dict[str, float]:

@@ -108,6 +108,9 @@ class FedPlumbingModel(mesa.Model):
         self.dealers.state["normal_bills"] = led.held("bills", self.dealers.rows).copy()
         self.dealers.state["normal_coupons"] = led.held("coupons", self.dealers.rows).copy()
 
+        self._n_custodians = 1 + max(
+            int(pop.custodian.max(initial=0)) for pop in (self.mmfs, self.dealers, self.fhlbs)
+        )
         self.overnight = OvernightBook(self.ledger, self.payments)
         self.repo_market = RepoMarket()
         self.fed_funds_market = FedFundsMarket()
@@ -140,12 +143,16 @@ class FedPlumbingModel(mesa.Model):
         before the day ends, so a bank manages its reserves net of it.
         """
         led = self.ledger
-        client_cash = np.zeros(self.banks.size)
+        # custodians are among the first (largest) banks: sum clients' cash over those only
+        n = self._n_custodians
+        client_cash = np.zeros(n)
         for pop in (self.mmfs, self.dealers, self.fhlbs):
             client_cash += np.bincount(
-                pop.custodian, weights=led.held("deposits", pop.rows), minlength=self.banks.size
+                pop.custodian, weights=led.held("deposits", pop.rows), minlength=n
             )
-        return led.held("reserves", self.banks.rows) - client_cash
+        positions = led.held("reserves", self.banks.rows).copy()
+        positions[:n] -= client_cash
+        return positions
 
     def bank_cost_today(self) -> np.ndarray:
         """Each bank's balance-sheet cost today (percent), with quarter- and year-end add-ons."""
