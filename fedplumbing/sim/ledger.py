@@ -195,9 +195,12 @@ class Ledger:
         self.pledged[borrowers, s] += pledged
         self.held_as_collateral[:, s] += float(np.sum(pledged)) * custody_share
 
-    def release(self, security: str) -> None:
-        """Return all collateral of `security` to its owners (trades have unwound)."""
-        s = self._security[security]
+    def release(self, security: str | None = None) -> None:
+        """Return all collateral of `security` (default: every security) to its owners.
+
+        Called when the overnight trades have unwound.
+        """
+        s = slice(None) if security is None else self._security[security]
         self.pledged[:, s] = 0.0
         self.held_as_collateral[:, s] = 0.0
 

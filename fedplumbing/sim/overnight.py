@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedplumbing.sim.ledger import SECURITIES, Ledger, Leg
+from fedplumbing.sim.ledger import Ledger, Leg
 from fedplumbing.sim.payments import Payments
 
 OVERNIGHT = ("repo", "fed_funds", "on_rrp", "fed_repo", "discount_window")
@@ -50,6 +50,10 @@ class OvernightBook:
             The amount booked ($bn).
         """
         n = self.ledger.n_holders
+        lender_rows, lent, lender_rate = self._drop_empty(lender_rows, lent, lender_rate)
+        borrower_rows, borrowed, borrower_rate = self._drop_empty(
+            borrower_rows, borrowed, borrower_rate
+        )
         lend = np.bincount(lender_rows, weights=lent, minlength=n)
         borrow = np.bincount(borrower_rows, weights=borrowed, minlength=n)
         total = float(lend.sum())
@@ -71,6 +75,20 @@ class OvernightBook:
         )
         return total
 
+    def _drop_empty(
+        self, rows: np.ndarray, amounts: np.ndarray, rates: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Orders of a long order book (one entry per tranche) less those of zero amount.
+
+        Orders of zero amount add nothing to any holder's sums (rates are finite), so the
+        sums are the same, bit for bit; dropping them first pays when there are more orders
+        than ledger rows, most of them unfilled.
+        """
+        if amounts.size <= self.ledger.n_holders:
+            return rows, amounts, rates
+        keep = np.flatnonzero(amounts)
+        return rows[keep], amounts[keep], rates[keep]
+
     def unwind(self) -> None:
         """Repay every overnight position with interest and release the collateral."""
         led = self.ledger
@@ -91,5 +109,4 @@ class OvernightBook:
             )
             rec[:] = 0.0
             pay[:] = 0.0
-        for sec in SECURITIES:
-            led.release(sec)
+        led.release()

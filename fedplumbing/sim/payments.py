@@ -43,6 +43,7 @@ class Payments:
         spans = sorted((pop.rows.start, pop.rows.stop) for pop in nonbanks)
         contiguous = bool(spans) and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
         self._nonbank_block = slice(spans[0][0], spans[-1][1]) if contiguous else None
+        self._n_custodians = [int(pop.custodian.max(initial=-1)) + 1 for pop in nonbanks]
 
     def zeros(self) -> np.ndarray:
         """A vector of zeros with one entry per ledger row."""
@@ -82,17 +83,23 @@ class Payments:
         deposits: np.ndarray | None = None
         block = self._nonbank_block
         if block is None or delta[block].any():
-            for pop in self.nonbanks:
+            for pop, n_cust in zip(self.nonbanks, self._n_custodians, strict=True):
                 d = delta[pop.rows]
                 if d.any():
                     legs.append(Leg(pop.rows, self._dep_a, d))
-                    via = np.bincount(pop.custodian, weights=d, minlength=self.banks.size)
-                    deposits = via if deposits is None else deposits + via
+                    # custodians are the first n_cust banks: sum over those only
+                    via = np.bincount(pop.custodian, weights=d, minlength=n_cust)
+                    if deposits is None:
+                        deposits = np.zeros(self.banks.size)
+                    deposits[:n_cust] += via
         public = delta[PUBLIC]
         if public:
             legs.append(Leg(PUBLIC, self._dep_a, public))
             via = public * self.public_deposit_weights()
-            deposits = via if deposits is None else deposits + via
+            if deposits is None:
+                deposits = via
+            else:
+                deposits += via
         reserves = delta[banks]
         if deposits is not None:
             reserves = reserves + deposits
