@@ -190,7 +190,7 @@ class Ledger:
                 re-pledgeable collateral, less what it has already pledged).
         """
         s = self._security[security]
-        if np.any(pledged > self.unencumbered(security, borrowers) + 1e-9):
+        if np.count_nonzero(pledged > self.unencumbered(security, borrowers) + 1e-9):
             raise LedgerError(f"cannot pledge more {security} than held unencumbered")
         self.pledged[borrowers, s] += pledged
         self.held_as_collateral[:, s] += float(np.sum(pledged)) * custody_share

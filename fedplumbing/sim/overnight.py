@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedplumbing.sim.ledger import Ledger, Leg
-from fedplumbing.sim.payments import Payments
+from fedplumbing.sim.payments import Payments, nonzero
 
 OVERNIGHT = ("repo", "fed_funds", "on_rrp", "fed_repo", "discount_window")
 
@@ -96,7 +96,7 @@ class OvernightBook:
             # views: every amount below is computed before the posting changes them
             lent = led.held(inst, slice(None))
             owed = led.owed(inst, slice(None))
-            if not (lent.any() or owed.any()):
+            if not (nonzero(lent) or nonzero(owed)):
                 continue
             rec, pay = self.receivable[inst], self.payable[inst]
             self.payments.pay(

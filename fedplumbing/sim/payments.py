@@ -17,6 +17,10 @@ from fedplumbing.sim.ledger import Ledger, Leg
 
 FED, TREASURY, PUBLIC = 0, 1, 2
 
+#: Whether an array has a nonzero entry: `np.count_nonzero` is several times cheaper than
+#: `ndarray.any()` on the short vectors of a payment.
+nonzero = np.count_nonzero
+
 
 class Payments:
     """Turns a vector of cash changes (one entry per ledger row) into balanced cash legs.
@@ -82,10 +86,10 @@ class Payments:
         # None while no client pays or receives anything
         deposits: np.ndarray | None = None
         block = self._nonbank_block
-        if block is None or delta[block].any():
+        if block is None or nonzero(delta[block]):
             for pop, n_cust in zip(self.nonbanks, self._n_custodians, strict=True):
                 d = delta[pop.rows]
-                if d.any():
+                if nonzero(d):
                     legs.append(Leg(pop.rows, self._dep_a, d))
                     # custodians are the first n_cust banks: sum over those only
                     via = np.bincount(pop.custodian, weights=d, minlength=n_cust)
@@ -103,9 +107,9 @@ class Payments:
         reserves = delta[banks]
         if deposits is not None:
             reserves = reserves + deposits
-            if deposits.any():
+            if nonzero(deposits):
                 legs.append(Leg(banks, self._dep_l, deposits))
-        if reserves.any():
+        if nonzero(reserves):
             legs.append(Leg(banks, self._reserves_a, reserves))
             legs.append(Leg(FED, self._reserves_l, float(reserves.sum())))
         treasury = delta[TREASURY]
