@@ -8,7 +8,16 @@ from scipy.special import ndtr, ndtri
 from fedplumbing.agents.base import PopulationAgent
 
 #: Probability levels of ending the day below the LCLoR at which a bank posts a tranche.
-SHORTFALL_PROBABILITIES = np.array([0.0005, 0.003, 0.015, 0.05, 0.15, 0.35, 0.6, 0.85, 0.97])
+#: Roughly geometric up to one half, so that the limit rates IORB + (penalty - IORB) p are
+#: spaced evenly in log terms from a fraction of a basis point to several hundred: a coarser
+#: grid makes the clearing price stick to a few plateaus (+10, +33, +100, +233 bp with a
+#: 665 bp penalty) and jump between them on small changes in reserves.
+SHORTFALL_PROBABILITIES = np.array(
+    [
+        *(0.0005, 0.001, 0.002, 0.004, 0.008, 0.015, 0.025, 0.04, 0.06, 0.09, 0.13),
+        *(0.18, 0.25, 0.35, 0.47, 0.6, 0.75, 0.88, 0.97),
+    ]
+)
 _Z = ndtri(SHORTFALL_PROBABILITIES)
 
 

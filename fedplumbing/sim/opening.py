@@ -44,11 +44,21 @@ def build_populations(cfg: ScenarioConfig, rng: np.random.Generator) -> dict[str
     assets = pareto_sizes(rng, p.banks, bk.size_tail, cfg.initial.bank_assets)
     active = np.zeros(p.banks, dtype=bool)
     active[: p.repo_active_banks] = True
-    lclor_share = bk.lclor_share * np.exp(
-        bk.lclor_dispersion * rng.standard_normal(p.banks) - 0.5 * bk.lclor_dispersion**2
-    )
-    lclor_share *= np.where(active, 1.0 + bk.big_bank_lclor_premium, 1.0)
-    foreign = rng.random(p.banks) < bk.foreign_share
+    # LCLoR shares: the repo-active banks' comfortable levels are the calibrated block the
+    # SFOS measures (their group mean, no draw); the seed spreads the rest's around theirs.
+    # Each group's aggregate LCLoR is its assets times its mean share, whatever the draws.
+    lclor_share = np.where(active, 1.0, np.exp(bk.lclor_dispersion * rng.standard_normal(p.banks)))
+    for group, mean in (
+        (active, bk.lclor_share * (1.0 + bk.big_bank_lclor_premium)),
+        (~active, bk.lclor_share),
+    ):
+        if group.any():
+            w = lclor_share[group] * assets[group]
+            lclor_share[group] *= mean * assets[group].sum() / w.sum()
+    # foreign banks at evenly spaced size ranks (the largest banks are domestic), so that
+    # the foreign share, and the fed funds arbitrage capacity, is the same in every size band
+    rank_share = bk.foreign_share * np.arange(p.banks + 1)
+    foreign = np.floor(rank_share[1:] + 1e-9) > np.floor(rank_share[:-1] + 1e-9)
     cost_bp = np.maximum(
         bk.balance_sheet_cost_bp + bk.cost_dispersion_bp * rng.standard_normal(p.banks), 0.0
     )
@@ -64,13 +74,6 @@ def build_populations(cfg: ScenarioConfig, rng: np.random.Generator) -> dict[str
         "arbitrage_capacity": np.where(foreign, ARBITRAGE_CAPACITY_SHARE * assets, 0.0),
     }
 
-    # custodians: money funds, dealers and FHLBs bank with the largest banks
-    n_custodians = max(1, min(10, p.banks))
-    weights = assets[:n_custodians] / assets[:n_custodians].sum()
-    for name in ("mmfs", "dealers", "fhlbs"):
-        pop = pops[name]
-        pop.custodian = rng.choice(n_custodians, size=pop.size, p=weights)
-
     m, mm = pops["mmfs"], cfg.mmfs
     m.state = {
         "assets": pareto_sizes(rng, p.mmfs, mm.size_tail, cfg.initial.mmf_assets),
@@ -83,7 +86,30 @@ def build_populations(cfg: ScenarioConfig, rng: np.random.Generator) -> dict[str
     d.state = {"share": pareto_sizes(rng, p.dealers, cfg.dealers.size_tail, 1.0)}
     f = pops["fhlbs"]
     f.state = {"share": np.full(p.fhlbs, 1.0 / p.fhlbs)}
+
+    # custodians: money funds, dealers and FHLBs bank with the largest banks, each
+    # custodian's client book in proportion to its size (largest clients placed first)
+    n_custodians = max(1, min(10, p.banks))
+    weights = assets[:n_custodians] / assets[:n_custodians].sum()
+    for pop, size in ((m, m["assets"]), (d, d["share"]), (f, f["share"])):
+        pop.custodian = assign_custodians(size, weights)
     return pops
+
+
+def assign_custodians(sizes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Custodian of each client (deterministic).
+
+    Largest clients first, each to the custodian furthest below its target share
+    `weights` of the clients' total.
+    """
+    target = weights * sizes.sum()
+    booked = np.zeros_like(target)
+    out = np.zeros(len(sizes), dtype=np.int64)
+    for j in np.argsort(-sizes, kind="stable"):
+        k = int(np.argmax(target - booked))
+        out[j] = k
+        booked[k] += sizes[j]
+    return out
 
 
 def post_opening_balances(

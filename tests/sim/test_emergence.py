@@ -5,7 +5,6 @@ calendar rules (corporate taxes on the 15th of Mar/Apr/Jun/Sep/Dec, coupon settl
 15th and at month-end) happen to fall; moving the rule moves the spike.
 """
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +25,7 @@ LAB = {
     "rates.on_rrp": 2.00,
     "rates.srf": 2.25,
     "rates.discount": 2.75,
-    "initial.reserves": 1150.0,
+    "initial.reserves": 1550.0,
     "initial.on_rrp": 0.0,
     "initial.mmf_assets": 2500.0,
     "initial.mmf_bill_share": 0.45,
@@ -54,6 +53,11 @@ LAB = {
     "dealers.elastic_spread_bp": 25.0,
     "markets.sessions": 40,
     "markets.repo_imbalance": 0.05,
+    "banks.arbitrage_cost_bp": 7.0,
+    "dealers.hedge_fund_growth": 0.0,
+    "flows.mmf_growth": 0.0,
+    "fhlbs.premium_bp": 8.0,
+    "fhlbs.fed_funds_share": 1.0,
 }
 TAX_DAY = pd.Timestamp("2019-09-16")  # 15 Sep 2019 is a Sunday: the rule rolls to Monday
 
@@ -129,7 +133,7 @@ def test_reserve_demand_curve_flat_then_steep():
             **{
                 k: v
                 for k, v in LAB.items()
-                if k.startswith(("banks.", "mmfs.", "dealers.", "markets."))
+                if k.startswith(("banks.", "mmfs.", "dealers.", "markets.", "flows.", "fhlbs."))
             },
             "start": "2018-01-02",
             "end": "2020-12-31",
