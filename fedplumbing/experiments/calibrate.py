@@ -27,14 +27,11 @@ from fedplumbing.experiments.replay import (
     SPIKE_DAY,
     actual_frame,
     replay_config,
-    run_replay,
 )
 from fedplumbing.sim.model import FedPlumbingModel
+from fedplumbing.sim.run import simulate
 
 WINDOW = (dt.date(2017, 1, 3), dt.date(2019, 12, 31))
-#: SFOS aggregate LCLoR (Aug 2019, $652B for respondents holding 3/4 of reserves), scaled
-#: to all banks.
-SFOS_LCLOR_ALL_BANKS = 652.0 / 0.75
 
 
 @dataclass(frozen=True)
@@ -47,12 +44,18 @@ class Parameter:
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("banks.lclor_scale", 0.6, 2.0),
+    Parameter("banks.lclor_scale", 0.6, 1.6),
+    Parameter("banks.big_bank_lclor_premium", 0.0, 2.0),
     Parameter("banks.shock_share", 0.002, 0.02),
     Parameter("banks.balance_sheet_cost_bp", 0.0, 10.0),
-    Parameter("mmfs.repo_premium_bp", 0.0, 10.0),
-    Parameter("mmfs.switch_spread_bp", 0.0, 20.0),
-    Parameter("fhlbs.premium_bp", 0.0, 20.0),
+    Parameter("banks.arbitrage_cost_bp", 1.0, 15.0),
+    Parameter("mmfs.repo_premium_bp", 0.0, 15.0),
+    Parameter("fhlbs.premium_bp", 0.0, 25.0),
+    Parameter("initial.hedge_fund_repo", 900.0, 2000.0),
+    Parameter("dealers.hedge_fund_growth", 0.0, 0.3),
+    Parameter("flows.mmf_growth", 0.0, 0.15),
+    Parameter("initial.mmf_bill_share", 0.2, 0.5),
+    Parameter("mmfs.switch_spread_bp", 0.0, 15.0),
 )
 
 
@@ -65,6 +68,17 @@ class Moment:
     scale: float
     weight: float = 1.0
     doc: str = ""
+
+
+#: Days of the September 2019 episode scored one by one (comparison only).
+SEPT_DAYS = {"sept13": "2019-09-13", "sept16": "2019-09-16", "sept17": "2019-09-17"}
+#: Days after the spike whose mean spread is scored (the decay).
+SEPT_AFTER = ("2019-09-19", "2019-09-20")
+#: Window in which the Fed did not run repo operations before September 2019.
+NO_OPS_BEFORE = "2019-09-01"
+#: SFOS (August 2019): respondents holding about 3/4 of reserves reported $652B of LCLoR.
+SFOS_LCLOR = 652.0
+SFOS_RESERVE_SHARE = 0.75
 
 
 def targets() -> list[Moment]:
@@ -97,26 +111,80 @@ def targets() -> list[Moment]:
             Moment(
                 f"reserves_{year}",
                 float(y["reserves"].mean()),
-                50.0,
+                40.0,
                 1.0,
                 f"mean reserves in {year} ($bn)",
             )
         )
-    calm = a.loc["2018-04-02":"2019-08-30", "sofr_spread_bp"]
     out += [
         Moment(
-            "sofr_spread_calm",
-            float(calm.median()),
+            "sofr_monthly_rms",
+            0.0,
+            5.0,
             3.0,
-            2.0,
-            "median SOFR - IOER 2018-04..2019-08 (bp)",
+            "RMS error of monthly median SOFR - IOER, 2018-04..2019-12 outside period ends (bp)",
         ),
         Moment(
-            "sept17_spread",
-            float(a.loc[SPIKE_DAY, "sofr_spread_bp"]),
-            100.0,
+            "effr_monthly_rms",
+            0.0,
+            3.0,
             2.0,
-            "SOFR - IOER on 17 Sep 2019 (bp)",
+            "RMS error of monthly median EFFR - IOER, 2017-2019 outside period ends (bp)",
+        ),
+        Moment(
+            "reserves_weekly_mape",
+            0.0,
+            0.03,
+            1.0,
+            "mean absolute % error of Wednesday reserves vs WRESBAL, 2017-2019",
+        ),
+        Moment(
+            "on_rrp_weekly_mae",
+            0.0,
+            30.0,
+            1.0,
+            "mean absolute error of Wednesday ON RRP vs RRPONTSYD, 2017-2019 ($bn)",
+        ),
+    ]
+    for name, day in SEPT_DAYS.items():
+        scale, weight = (75.0, 4.0) if name == "sept17" else (20.0, 2.0)
+        out.append(
+            Moment(
+                f"{name}_spread",
+                float(a.loc[day, "sofr_spread_bp"]),
+                scale,
+                weight,
+                f"SOFR - IOER on {day} (bp)",
+            )
+        )
+    out += [
+        Moment(
+            "sept17_p99",
+            690.0,
+            200.0,
+            1.0,
+            "99th percentile of SOFR - IOER on 2019-09-17 (bp; 9.00%)",
+        ),
+        Moment(
+            "sept_after_spread",
+            float(a.loc[list(SEPT_AFTER), "sofr_spread_bp"].mean()),
+            15.0,
+            2.0,
+            "mean SOFR - IOER on 19-20 Sep 2019 (bp; the decay)",
+        ),
+        Moment(
+            "fed_ops_days_before_sept2019",
+            0.0,
+            10.0,
+            2.0,
+            "days with Fed repo operations before 2019-09 (the Fed ran none)",
+        ),
+        Moment(
+            "year_end_2018",
+            float(a.loc["2018-12-31", "sofr_spread_bp"]),
+            30.0,
+            0.5,
+            "SOFR - IOER on 2018-12-31 (bp)",
         ),
         Moment(
             "share_days_above_50bp",
@@ -126,33 +194,77 @@ def targets() -> list[Moment]:
             "share of days with SOFR - IORB > 50 bp (FACTS: about 0.2%)",
         ),
         Moment(
-            "aggregate_lclor",
-            SFOS_LCLOR_ALL_BANKS,
-            150.0,
+            "sfos_lclor",
+            SFOS_LCLOR,
+            100.0,
             1.0,
-            "sum of banks' LCLoR ($bn; SFOS prior)",
+            "LCLoR of the banks holding 3/4 of reserves at the end of the run ($bn; SFOS prior)",
         ),
     ]
     return out
 
 
-def simulated_moments(daily: pd.DataFrame, aggregate_lclor: float) -> dict[str, float]:
-    """The moments of one replay run (see `targets`)."""
+def sfos_lclor(model: FedPlumbingModel) -> float:
+    """Aggregate LCLoR of the banks that hold 3/4 of reserves (largest holders first)."""
+    res = model.ledger.held("reserves", model.banks.rows)
+    order = np.argsort(-res, kind="stable")
+    cum = np.cumsum(res[order])
+    n = int(np.searchsorted(cum, SFOS_RESERVE_SHARE * cum[-1])) + 1
+    return float(model.banks["lclor"][order[:n]].sum())
+
+
+def simulated_moments(daily: pd.DataFrame, lclor: float) -> dict[str, float]:
+    """The moments of one replay run (see `targets`); `lclor` is `sfos_lclor` of the run."""
+    from fedplumbing.experiments.replay import monthly_spreads, weekly_levels
+
     d = daily.copy()
     d["date"] = pd.to_datetime(d["date"])
     d = d.set_index("date")
     out: dict[str, float] = {}
     for year in (2017, 2018, 2019):
         y = d[d.index.year == year]
-        out[f"effr_spread_{year}"] = float(y["effr_spread_bp"].median())
-        out[f"on_rrp_{year}"] = float(y["on_rrp"].mean())
-        out[f"reserves_{year}"] = float(y["reserves"].mean())
-    out["sofr_spread_calm"] = float(d.loc["2018-04-02":"2019-08-30", "repo_spread_bp"].median())
-    out["sept17_spread"] = (
-        float(d.loc[SPIKE_DAY, "repo_spread_bp"]) if SPIKE_DAY in d.index else math.nan
+        for col, name in (
+            ("effr_spread_bp", "effr_spread"),
+            ("on_rrp", "on_rrp"),
+            ("reserves", "reserves"),
+        ):
+            if col in y:
+                out[f"{name}_{year}"] = float(
+                    y[col].median() if col == "effr_spread_bp" else y[col].mean()
+                )
+    full = {"effr_spread_bp", "on_rrp", "reserves", "repo_spread_bp"} <= set(d.columns)
+    if full:
+        actual = actual_frame(daily["date"])
+        for col, name, months in (
+            ("repo_spread_bp", "sofr_monthly_rms", ("2018-04", "2019-12")),
+            ("effr_spread_bp", "effr_monthly_rms", ("2017-01", "2019-12")),
+        ):
+            t = monthly_spreads(daily, actual, col)
+            t = t[(t.index >= pd.Period(months[0])) & (t.index <= pd.Period(months[1]))].dropna()
+            out[name] = float(np.sqrt((t["error"] ** 2).mean())) if len(t) else math.nan
+        w = weekly_levels(daily, actual)
+        w = w[w.index <= pd.Timestamp(WINDOW[1])].dropna()
+        out["reserves_weekly_mape"] = float(w["reserves_error"].abs().mean())
+        out["on_rrp_weekly_mae"] = float(w["on_rrp_error"].abs().mean())
+    spread = d["repo_spread_bp"]
+    for name, day in SEPT_DAYS.items():
+        ts = pd.Timestamp(day)
+        out[f"{name}_spread"] = float(spread.loc[ts]) if ts in d.index else math.nan
+    out["sept17_p99"] = (
+        float(d.loc[SPIKE_DAY, "repo_spread_p99_bp"])
+        if "repo_spread_p99_bp" in d and SPIKE_DAY in d.index
+        else math.nan
     )
-    out["share_days_above_50bp"] = float((d["repo_spread_bp"] > 50).mean())
-    out["aggregate_lclor"] = aggregate_lclor
+    after = [pd.Timestamp(x) for x in SEPT_AFTER if pd.Timestamp(x) in d.index]
+    out["sept_after_spread"] = float(spread.loc[after].mean()) if after else math.nan
+    if "fed_repo_ops" in d:
+        out["fed_ops_days_before_sept2019"] = float(
+            (d.loc[: pd.Timestamp(NO_OPS_BEFORE) - pd.Timedelta(days=1), "fed_repo_ops"] > 0).sum()
+        )
+    ye = pd.Timestamp("2018-12-31")
+    out["year_end_2018"] = float(spread.loc[ye]) if ye in d.index else math.nan
+    out["share_days_above_50bp"] = float((spread > 50).mean())
+    out["sfos_lclor"] = lclor
     return out
 
 
@@ -174,24 +286,40 @@ def _overrides_to_vector(values: dict[str, float], params: Sequence[Parameter]) 
     return np.array(out)
 
 
+def _run_moments(args: tuple) -> dict[str, float]:
+    cfg, seed = args
+    result = simulate(cfg, seed, keep_model=True)
+    return simulated_moments(result.daily, sfos_lclor(result.model))
+
+
 def evaluate(
     overrides: dict[str, Any],
     seeds: Sequence[int],
     moments: Sequence[Moment],
     scenario: str = "replay",
+    workers: int = 1,
 ) -> tuple[float, dict[str, float]]:
-    """Loss and seed-averaged moments of a parameter set."""
+    """Loss and seed-averaged moments of a parameter set (seeds in `workers` processes)."""
     cfg = replay_config(scenario, WINDOW[0], WINDOW[1], overrides)
-    lclor = float(FedPlumbingModel(cfg, rng=0).banks["lclor"].sum())
-    sims = []
-    for seed in seeds:
-        sims.append(simulated_moments(run_replay(cfg, seed).daily, lclor))
-    mean = {m.name: float(np.nanmean([s[m.name] for s in sims])) for m in moments}
+    jobs = [(cfg, seed) for seed in seeds]
+    if workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(workers, len(jobs))) as ex:
+            sims = list(ex.map(_run_moments, jobs))
+    else:
+        sims = [_run_moments(job) for job in jobs]
+    mean = {m.name: float(np.nanmean([s.get(m.name, math.nan) for s in sims])) for m in moments}
+    return loss_of(mean, moments), mean
+
+
+def loss_of(mean: dict[str, float], moments: Sequence[Moment]) -> float:
+    """Weighted sum of squared scaled errors (each capped at 100; missing = 100)."""
     loss = 0.0
     for m in moments:
-        err = (mean[m.name] - m.target) / m.scale
+        err = (mean.get(m.name, math.nan) - m.target) / m.scale
         loss += m.weight * (min(err * err, 100.0) if np.isfinite(err) else 100.0)
-    return loss, mean
+    return loss
 
 
 @dataclass
@@ -212,6 +340,7 @@ def calibrate(
     params: Sequence[Parameter] = PARAMETERS,
     start: dict[str, float] | None = None,
     callback: Callable[[int, float, dict[str, float]], None] | None = None,
+    workers: int = 1,
 ) -> CalibrationResult:
     """Run the SMM search (Nelder-Mead) from `start` (default: the current calibration)."""
     from scipy.optimize import minimize
@@ -232,7 +361,7 @@ def calibrate(
     def objective(x: np.ndarray) -> float:
         nonlocal count
         ov = _vector_to_overrides(x, params)
-        loss, mean = evaluate(ov, seeds, moments)
+        loss, mean = evaluate(ov, seeds, moments, workers=workers)
         count += 1
         if loss < best["loss"]:
             best.update(loss=loss, parameters=ov, moments=mean)

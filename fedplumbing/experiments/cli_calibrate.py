@@ -17,6 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--max-evaluations", default="60", help="Nelder-Mead budget (default 60)")
     parser.add_argument(
+        "--workers", default="1", help="processes running the seeds of an evaluation (default 1)"
+    )
+    parser.add_argument(
         "--out",
         metavar="FILE",
         help="where to write the TOML (default: the shipped calibrated.toml)",
@@ -49,7 +52,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     def report(i: int, loss: float, ov: dict) -> None:
         print(f"[{i}] loss {loss:.3f} " + " ".join(f"{k}={v:.4g}" for k, v in ov.items()))
 
-    result = calibrate(seeds, budget, callback=report)
+    workers = parse_int("--workers", args.workers, 1)
+    result = calibrate(seeds, budget, callback=report, workers=workers)
     out = Path(args.out) if args.out else calibration_path()
     keep = {}
     if calibration_path().is_file():

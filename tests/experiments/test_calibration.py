@@ -45,7 +45,9 @@ def test_targets_use_only_2017_2019():
     names = {m.name: m for m in cal.targets()}
     assert names["effr_spread_2017"].target == pytest.approx(-9.0)
     assert names["sept17_spread"].target == pytest.approx(315.0)
-    assert names["aggregate_lclor"].target == pytest.approx(652 / 0.75)
+    assert names["sfos_lclor"].target == pytest.approx(652.0)
+    assert names["sept16_spread"].target == pytest.approx(33.0)
+    assert names["fed_ops_days_before_sept2019"].target == 0.0
     assert all(np.isfinite(m.target) for m in names.values())
 
 
@@ -76,6 +78,8 @@ def test_simulated_moments_and_toml(tmp_path):
     m = cal.simulated_moments(daily, 800.0)
     assert m["sept17_spread"] == 300.0
     assert m["share_days_above_50bp"] == pytest.approx(1 / len(days))
+    assert m["sofr_monthly_rms"] > 0  # the flat +1 bp path misses the actual months
+    assert m["sfos_lclor"] == 800.0
     result = cal.CalibrationResult({"banks.lclor_scale": 1.1}, m, cal.targets(), 1.0, 3, (0,))
     text = cal.to_toml(result, "test", {"fhlbs": {"fed_funds_share": 1.0}})
     data = tomllib.loads(text)
