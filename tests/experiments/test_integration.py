@@ -21,7 +21,7 @@ SPEC = """
     metrics = ["min_reserves", "final_reserves", "mean_repo_spread_bp", "p99_repo_spread_bp"]
     keep_daily = true
     [parameters]
-    "initial.reserves" = { values = [1100.0, 2300.0] }
+    "initial.reserves" = { values = [1300.0, 2300.0] }
 """
 
 
