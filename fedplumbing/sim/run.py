@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +122,33 @@ def _policy_summary(daily: pd.DataFrame, years: float) -> dict[str, float]:
     }
 
 
+_MALLOC_TUNED = False
+
+
+def keep_freed_memory() -> None:
+    """Let glibc keep freed memory for reuse instead of giving it back to the system.
+
+    At US scale a day allocates and frees order books of tens of thousands of entries
+    (hundreds of kB each). By default glibc serves such blocks with `mmap` and unmaps them when
+    they are freed, so every day page-faults them in again, which costs more than the
+    arithmetic on them. Raising the mmap and trim thresholds keeps them in the heap (US-scale
+    days about 1.6x faster; the peak memory is that of the largest day either way). Called
+    once per process by `simulate`; does nothing where the C library is not glibc.
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED or not sys.platform.startswith("linux"):
+        return
+    _MALLOC_TUNED = True
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # glibc <malloc.h>
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(m_mmap_threshold, 32 << 20)
+        libc.mallopt(m_trim_threshold, 128 << 20)
+        libc.mallopt(m_top_pad, 16 << 20)
+    except (OSError, AttributeError):  # not glibc (e.g. musl): keep its defaults
+        pass
+
+
 def simulate(
     config: ScenarioConfig,
     seed: int | np.random.SeedSequence = 0,
@@ -138,6 +168,7 @@ def simulate(
         debug: check every posting and the accounting identities every day.
         keep_model: attach the final model to the result.
     """
+    keep_freed_memory()
     model = FedPlumbingModel(config, rng=seed, debug=debug)
     n = len(model.calendar) if days is None else min(days, len(model.calendar))
     for _ in tqdm(
