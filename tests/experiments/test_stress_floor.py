@@ -144,14 +144,14 @@ def test_real_small_stress_test(tmp_path):
         seeds=2,
         ladder=3,
         steps=1,
-        window_days=63,
+        window_days=66,
         max_qt_months=20.0,
         base_seed=5,
     )
     result = run_stress_floor(settings, workers=2)
     ev = result.evaluations
     assert ev["error"].isna().all(), ev["error"].dropna().tolist()
-    assert (ev["days"] == 63).all()
+    assert (ev["days"] == 66).all()
     assert (ev["tax_dates"] >= 1).all() and (ev["quarter_ends"] >= 1).all()
     for _, mine in ev[ev["stage"] == "ladder"].groupby("seed"):
         mine = mine.sort_values("qt_months")
