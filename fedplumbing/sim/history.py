@@ -287,14 +287,14 @@ def distribute_weekly(
     wi = w[inside]
     starts = np.r_[0, np.flatnonzero(np.diff(grp)) + 1]
     ends = np.r_[starts[1:], grp.size]
-    lengths = ends - starts
-    cum = np.cumsum(wi)
-    cum_within = cum - np.repeat(cum[starts] - wi[starts], lengths)
-    total = np.repeat(cum[ends - 1] - cum[starts] + wi[starts], lengths)
-    rank = np.arange(grp.size) - np.repeat(starts, lengths) + 1
-    count = np.repeat(lengths, lengths)
-    uniform = total <= 0.0
-    share = np.where(uniform, rank / count, cum_within / np.where(uniform, 1.0, total))
+    share = np.empty(grp.size)
+    for a, b in zip(starts, ends, strict=True):  # one interval per week: a short loop
+        cum = np.cumsum(wi[a:b])  # within the interval, so no cancellation across weeks
+        total = cum[-1]
+        if total > 0.0:
+            share[a:b] = np.minimum(cum / total, 1.0)
+        else:
+            share[a:b] = np.arange(1, b - a + 1) / (b - a)
     lo = val[grp - 1]
     hi = val[grp]
     path = lo + (hi - lo) * share
