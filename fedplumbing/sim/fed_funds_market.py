@@ -73,6 +73,11 @@ class FedFundsMarket:
         bid_qty = np.concatenate([st["arbitrage_capacity"][arb] * arb_share, q_s.ravel()])
         bid_rate = np.concatenate([rates.iorb - st["arbitrage_cost"][arb], r_s.ravel()])
         bid_rows = banks.rows.start + np.concatenate([arb, np.repeat(short, q_s.shape[1])])
+        # most tranches are empty (a bank far from its LCLoR bids nothing): drop them here so
+        # that clearing and booking work on the orders that exist
+        bids, asks = np.flatnonzero(bid_qty > 0), np.flatnonzero(ask_qty > 0)
+        bid_qty, bid_rate, bid_rows = bid_qty[bids], bid_rate[bids], bid_rows[bids]
+        ask_qty, ask_rate, ask_rows = ask_qty[asks], ask_rate[asks], ask_rows[asks]
 
         result = clear_call_market(
             bid_qty,
