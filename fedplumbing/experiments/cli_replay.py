@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from fedplumbing.sim.commands import add_set_argument
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``replay`` subcommand."""
@@ -32,14 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the September 2019 counterfactual runs",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting (repeatable)",
-    )
+    add_set_argument(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     parser.set_defaults(func=cmd_replay)
 

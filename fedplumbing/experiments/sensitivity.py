@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +50,7 @@ from fedplumbing.experiments.spec import (
     _scenario,
     _unknown,
     known_metrics,
+    read_spec_toml,
 )
 
 __all__ = [
@@ -117,13 +117,7 @@ class SensitivitySpec:
 def load_sensitivity_spec(path: str | Path) -> SensitivitySpec:
     """Read and validate a sensitivity spec; errors are one line prefixed with ``path``."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read spec ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: invalid TOML ({_one_line(str(exc))})") from None
+    data = read_spec_toml(path)
     try:
         spec = parse_sensitivity_spec(data, base_dir=path.parent)
         _check_config(spec)

@@ -182,6 +182,17 @@ def known_metrics() -> tuple[str, ...]:
     return tuple(SUMMARY_METRICS)
 
 
+def read_spec_toml(path: Path) -> dict:
+    """Read a spec file's TOML; errors are one line prefixed with ``path``."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: invalid TOML ({_one_line(str(exc))})") from None
+
+
 def load_spec(
     path: str | Path,
     *,
@@ -204,13 +215,7 @@ def load_spec(
 
     """
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read spec ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: invalid TOML ({_one_line(str(exc))})") from None
+    data = read_spec_toml(path)
     try:
         spec = parse_spec(data, metrics_known=metrics_known, base_dir=path.parent)
         if check_config:

@@ -11,6 +11,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from conftest import SMALL
 
 from fedplumbing.sim.config import ConfigError, apply_overrides, load_scenario
 from fedplumbing.sim.interest import annual_fed_income
@@ -28,16 +29,6 @@ POLICY_SCENARIOS = (
     "srf_today",
     "srf_central_clearing",
 )
-
-#: A small economy (fast) that keeps every mechanism; the policy blocks do not depend on it.
-SMALL = {
-    "population.banks": 60,
-    "population.mmfs": 12,
-    "population.dealers": 8,
-    "population.fhlbs": 4,
-    "population.repo_active_banks": 10,
-    "population.fed_funds_active_banks": 30,
-}
 
 
 def small(name: str, **overrides) -> object:
