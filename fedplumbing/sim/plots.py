@@ -164,10 +164,10 @@ def _header_legend(ax: Axes, handles: list, labels: list[str]) -> None:
 
 
 def _facility_use(ax: Axes, daily: pd.DataFrame, dates: pd.Series) -> Axes | None:
-    """Daily bars of SRF and discount-window use on a right-hand axis, if either was used.
+    """Daily SRF and discount-window use as step lines on a right-hand axis, if used.
 
-    Bars are drawn as vertical lines (one artist per facility, at least a pixel wide), so a
-    one-day spike stays visible on a ten-year axis and plotting stays fast.
+    Lines (not filled bars) keep the liquidity stack visible behind them, while a one-day
+    spike still shows on a ten-year axis.
     """
     zero = pd.Series(0.0, index=daily.index)
     srf = daily.get("srf_take_up", zero).fillna(0.0).clip(lower=0.0)
@@ -175,10 +175,10 @@ def _facility_use(ax: Axes, daily: pd.DataFrame, dates: pd.Series) -> Axes | Non
     if not (srf.sum() > 0 or dw.sum() > 0):
         return None
     right = ax.twinx()
-    used = (srf + dw) > 0
-    x, s, d = dates[used], srf[used], dw[used]
-    right.vlines(x, 0.0, s, color="tab:orange", lw=2.0, label="SRF use")
-    right.vlines(x, s, s + d, color="tab:red", lw=2.0, label="Discount window use")
+    if srf.sum() > 0:
+        right.step(dates, srf, where="post", color="tab:orange", lw=1.2, label="SRF use")
+    if dw.sum() > 0:
+        right.step(dates, dw, where="post", color="tab:red", lw=1.2, label="Discount window use")
     right.set_ylabel("Facility use ($ billions)")
     right.set_ylim(0, max(float((srf + dw).max()) * 1.15, 1.0))
     return right
