@@ -24,20 +24,7 @@ HEDGE_FUND_REVERSION = 0.2
 
 def treasury_payment(model: FedPlumbingModel, label: str, to_public: float) -> None:
     """The Treasury pays the public `to_public` ($bn; negative = the public pays taxes)."""
-    if to_public == 0:
-        return
-    pay = model.payments
-    delta = pay.zeros()
-    delta[TREASURY] = -to_public
-    delta[PUBLIC] = to_public
-    led = model.ledger
-    pay.pay(
-        label,
-        delta,
-        Leg(TREASURY, led.equity_col, -to_public),
-        Leg(PUBLIC, led.equity_col, to_public),
-        amount=abs(to_public),
-    )
+    model.payments.transfer(label, TREASURY, PUBLIC, to_public)
 
 
 def currency_flow(model: FedPlumbingModel, amount: float) -> None:

@@ -132,27 +132,9 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
     coupon_income = float(led.held("coupons", FED)) * cfg.fed.soma_coupon_yield * factor
     bill_income = float(led.held("bills", FED)) * rates.on_rrp * factor
     treasury_interest = coupon_income + bill_income
-    if treasury_interest:
-        delta = pay.zeros()
-        delta[TREASURY] = -treasury_interest
-        pay.pay(
-            "SOMA interest",
-            delta,
-            Leg(FED, led.equity_col, treasury_interest),
-            Leg(TREASURY, led.equity_col, -treasury_interest),
-            amount=treasury_interest,
-        )
+    pay.transfer("SOMA interest", TREASURY, FED, treasury_interest)
     mbs_income = float(led.held("mbs", FED)) * cfg.fed.mbs_coupon * factor
-    if mbs_income:
-        delta = pay.zeros()
-        delta[PUBLIC] = -mbs_income
-        pay.pay(
-            "MBS interest",
-            delta,
-            Leg(FED, led.equity_col, mbs_income),
-            Leg(PUBLIC, led.equity_col, -mbs_income),
-            amount=mbs_income,
-        )
+    pay.transfer("MBS interest", PUBLIC, FED, mbs_income)
 
     # this morning's unwind settled the interest due on yesterday's overnight positions
     received, paid = fed.overnight_interest_due
@@ -171,15 +153,7 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
     surplus = equity - cfg.initial.fed_capital
     fed.remitted_today = 0.0
     if surplus > 0:
-        delta = pay.zeros()
-        delta[TREASURY] = surplus
-        pay.pay(
-            "Fed remittances",
-            delta,
-            Leg(FED, led.equity_col, -surplus),
-            Leg(TREASURY, led.equity_col, surplus),
-            amount=surplus,
-        )
+        pay.transfer("Fed remittances", FED, TREASURY, surplus)
         fed.remitted_today = surplus
     model.treasury.debt.update(model)
     return net_income

@@ -118,6 +118,20 @@ class Payments:
             legs.append(Leg(FED, self._tga_l, treasury))
         return legs
 
+    def transfer(self, label: str, payer: int, payee: int, amount: float) -> None:
+        """`payer` pays `payee` an income or a transfer ($bn): cash moves, and equity with it.
+
+        Taxes, spending, interest and remittances are transfers: no asset changes hands in
+        exchange, so the payer's equity falls and the payee's rises by `amount`.
+        """
+        if amount == 0:
+            return
+        delta = self.zeros()
+        delta[payer] -= amount
+        delta[payee] += amount
+        eq = self.ledger.equity_col
+        self.pay(label, delta, Leg(payer, eq, -amount), Leg(payee, eq, amount), amount=abs(amount))
+
     def pay(self, label: str, delta: np.ndarray, *other: Leg, amount: float | None = None) -> None:
         """Post cash changes `delta` together with the legs they pay for."""
         self.ledger.post(
