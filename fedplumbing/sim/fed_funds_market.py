@@ -29,8 +29,6 @@ SHORT_RANGE_SD = 3.5
 class FedFundsMarket:
     """Builds the day's fed funds orders from balance sheets and clears them."""
 
-    label = "fed funds"
-
     def clear(self, model: FedPlumbingModel) -> Clearing:
         """Collect orders, clear the market and book the trades."""
         cfg, led, rates = model.config, model.ledger, model.rates_today

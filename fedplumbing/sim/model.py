@@ -13,7 +13,7 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from fedplumbing.agents.bank import SHORTFALL_PROBABILITIES, Bank
+from fedplumbing.agents.bank import Bank
 from fedplumbing.agents.base import Population
 from fedplumbing.agents.dealer import Dealer
 from fedplumbing.agents.fed import AdministeredRates, Fed
@@ -116,7 +116,6 @@ class FedPlumbingModel(mesa.Model):
         self.fed_funds_market = FedFundsMarket()
         self.facilities = Facilities()
         self.recorder = DailyRecorder(self)
-        self.tranche_probabilities = SHORTFALL_PROBABILITIES
         self.day = 0
         self.last_soma_month: tuple[int, int] | None = None
         self.month_runoff = None

@@ -63,8 +63,6 @@ def pledge_for(
 class RepoMarket:
     """Builds the day's repo orders from balance sheets and clears them."""
 
-    label = "repo"
-
     def clear(self, model: FedPlumbingModel) -> Clearing:
         """Collect orders, clear the market, book the trades and pledge the collateral."""
         cfg, led, rates = model.config, model.ledger, model.rates_today
