@@ -9,7 +9,11 @@ Each morning the driver steers the *stocks* to the day's path with ordinary post
 * other autonomous factors (currency, foreign repo pool, capital net of other assets): the
   currency instrument, so that currency + Fed equity follows the path;
 * the TGA: auctions still settle on their days (dealers take down coupons, money funds buy
-  bills, the public redeems), and a Treasury <-> public payment closes the rest of the gap.
+  bills, the public redeems). A share `replay.tga_bill_share` of the TGA's trend (its
+  trailing `replay.tga_smoothing_days`-day mean) is financed by net bill issuance: a
+  rebuild adds bills to the auctions, which money funds buy with cash that would otherwise
+  sit in repo or at the ON RRP; a drawdown (the debt ceiling) pays bills off. A Treasury
+  <-> public payment closes the rest of the gap, so the TGA still follows its path.
 
 Everything else is left to the agents: the split of liquidity between reserves and ON RRP,
 repo and fed funds rates, facility use, and the Fed's temporary repo operations (its
@@ -57,10 +61,28 @@ def _lumps(cal: Calendar, corporate: float, individual: float, next_day: float) 
     return out
 
 
+def _bill_financing(tga: np.ndarray, settlement: np.ndarray, window: int) -> np.ndarray:
+    """Net bill issuance that finances the TGA's trend, placed on bill settlement days ($bn).
+
+    The trend is the trailing `window`-day mean of the TGA path, so a tax date's lump is
+    financed (bills paid down) gradually over the following weeks, not on the day it lands;
+    each settlement day issues the trend's change since the previous settlement day.
+    """
+    csum = np.concatenate([[0.0], np.cumsum(tga)])
+    n = np.arange(1, len(tga) + 1)
+    lo = np.maximum(n - window, 0)
+    trend = (csum[n] - csum[lo]) / (n - lo)
+    days = np.flatnonzero(settlement)
+    out = np.zeros(len(tga))
+    out[days[1:]] = np.diff(trend[days])
+    return out
+
+
 def replay_paths(model: FedPlumbingModel) -> pd.DataFrame:
     """Daily exogenous paths of a replay run, one row per business day of the model.
 
     Columns ($bn, percent): ``soma_outright``, ``treasuries``, ``mbs``, ``tga``,
+    ``net_bills`` (net bill issuance financing the TGA trend, on bill settlement days),
     ``other_autonomous``, ``iorb``, ``on_rrp_rate``, ``srf_rate``, ``discount_rate``.
     """
     cfg = model.config
@@ -73,8 +95,10 @@ def replay_paths(model: FedPlumbingModel) -> pd.DataFrame:
         individual_tax_month=rules.individual_tax_month,
         individual_tax_day=rules.individual_tax_day,
     )
-    grid_hist = Calendar.build(start - _PAD, end + _PAD, hist_rules)
-    grid = Calendar.build(start - _PAD, end + _PAD, rules)
+    # the bill-financed TGA trend looks back `tga_smoothing_days`: pad enough for it
+    pad = max(_PAD, dt.timedelta(days=7 * rp.tga_smoothing_days // 5 + 14))
+    grid_hist = Calendar.build(start - pad, end + _PAD, hist_rules)
+    grid = Calendar.build(start - pad, end + _PAD, rules)
     days = grid.dates
     settle = 1.0 + SETTLEMENT_WEIGHT * grid.is_coupon_settlement
     base = history.replay_inputs(days, {"soma_outright": settle, "other_autonomous": None})
@@ -97,13 +121,16 @@ def replay_paths(model: FedPlumbingModel) -> pd.DataFrame:
     treasuries = history.distribute_weekly(weekly["treasuries"].dropna(), days, settle)
     soma = base["soma_outright"].to_numpy() + rp.extra_reserves
     treasuries = np.minimum(treasuries + rp.extra_reserves, soma)
+    tga = np.maximum(tga, 0.0)
+    net_bills = _bill_financing(tga, grid.is_bill_settlement, rp.tga_smoothing_days)
 
     frame = pd.DataFrame(
         {
             "soma_outright": soma,
             "treasuries": treasuries,
             "mbs": soma - treasuries,
-            "tga": np.maximum(tga, 0.0),
+            "tga": tga,
+            "net_bills": rp.tga_bill_share * net_bills,
             "other_autonomous": base["other_autonomous"].to_numpy(),
             "iorb": base["iorb"].to_numpy(),
             "on_rrp_rate": base["on_rrp_rate"].to_numpy(),
@@ -175,8 +202,9 @@ class ReplayDriver:
         self._steer_soma(model)
         cal, day, t = model.calendar, model.day, model.config.treasury
         if cal.is_bill_settlement[day]:
-            securities.redeem_private(model, "bills", t.bill_rollover)
-            securities.settle_auction(model, "bills", t.bill_rollover)
+            net = self._today(model, "net_bills")
+            securities.redeem_private(model, "bills", t.bill_rollover + max(-net, 0.0))
+            securities.settle_auction(model, "bills", t.bill_rollover + max(net, 0.0))
         if cal.is_coupon_settlement[day]:
             securities.redeem_private(model, "coupons", t.coupon_rollover)
             securities.settle_auction(model, "coupons", t.coupon_rollover)

@@ -96,6 +96,44 @@ def test_moving_the_tax_date_moves_the_tga_jump():
     assert paths["2019-09-30"] == pytest.approx(base["2019-09-30"], abs=1e-6)
 
 
+def test_bill_financing_follows_the_tga_trend_on_settlement_days():
+    """Net bill issuance sums to the change of the TGA's trailing mean, only on settlement
+    days, and spreads a one-day TGA lump over the following window."""
+    from fedplumbing.sim.replay import _bill_financing
+
+    n, window = 60, 10
+    tga = np.full(n, 300.0)
+    tga[20:] += 100.0  # a tax lump that stays in the TGA
+    settle = np.zeros(n, dtype=bool)
+    settle[::2] = True
+    net = _bill_financing(tga, settle, window)
+    assert np.all(net[~settle] == 0.0)
+    assert net.sum() == pytest.approx(100.0)  # the whole rise is financed, once
+    assert net[:20].sum() == 0.0  # nothing before the lump
+    assert net[20] == pytest.approx(100.0 / window)  # not all on the day it lands
+    assert net[20 + window + 1 :].sum() == pytest.approx(0.0)
+
+
+def test_bill_financed_tga_drawdown_pushes_money_fund_cash_into_the_on_rrp():
+    """Under the 2017 debt ceiling the Treasury ran its TGA down. Financed by bills, the
+    drawdown pays bills off: money funds get cash back, and what dealers do not borrow goes
+    to the ON RRP (reserves fall by as much; their sum is set by the Fed's balance sheet)."""
+    window = {"start": dt.date(2017, 3, 1), "end": dt.date(2017, 7, 31)}
+    runs = {}
+    for share in (0.0, 1.0):
+        cfg = replay_config("replay", overrides={**window, "replay.tga_bill_share": share})
+        result = simulate(cfg, 0, keep_model=True)
+        led, mmfs = result.model.ledger, result.model.mmfs
+        net = float(result.model.driver.paths["net_bills"].sum())
+        runs[share] = (result.daily.iloc[-40:], float(led.held("bills", mmfs.rows).sum()), net)
+    (base, bills0, net0), (funded, bills1, net1) = runs[0.0], runs[1.0]
+    assert net0 == 0.0 and net1 < -50  # the bills paid off
+    assert bills1 < bills0 + 0.3 * net1  # money funds held a share of them
+    assert funded["on_rrp"].mean() > base["on_rrp"].mean() + 15
+    both = (funded["reserves"] + funded["on_rrp"]) - (base["reserves"] + base["on_rrp"])
+    assert abs(both.mean()) < 5
+
+
 def test_rates_follow_history_and_no_srf_before_it_existed(sept_model):
     daily = sept_model.daily.set_index("date")
     assert daily.loc["2019-09-17", "iorb"] == pytest.approx(2.10)
