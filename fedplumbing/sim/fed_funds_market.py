@@ -8,6 +8,7 @@ arbitrage (borrow below IORB, earn IORB) and banks short of reserves.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,11 +41,15 @@ class FedFundsMarket:
 
         # asks: FHLBs and the banks active in fed funds
         n = cfg.population.fed_funds_active_banks
-        q_f, r_f = FHLB.fed_funds_offers(
-            led.held("deposits", fhlbs.rows),
+        ask = FHLB.fed_funds_ask(
             rates.on_rrp,
+            rates.iorb,
             cfg.fhlbs.premium_bp / 100.0,
-            cfg.fhlbs.fed_funds_share,
+            cfg.fhlbs.corridor_share,
+            _repo_floor(model),
+        )
+        q_f, r_f = FHLB.fed_funds_offers(
+            led.held("deposits", fhlbs.rows), ask, cfg.fhlbs.fed_funds_share
         )
         q_b, r_b = Bank.lending_schedule(
             reserves[:n], st["lclor"][:n], st["shock_sd"][:n], cost[:n], rates.iorb, penalty[:n]
@@ -98,3 +103,16 @@ class FedFundsMarket:
                 model.accrual_days_today,
             )
         return result
+
+
+def _repo_floor(model: FedPlumbingModel) -> float:
+    """Least rate FHLBs accept in fed funds given yesterday's repo spread (percent).
+
+    Yesterday's repo spread to IORB is applied to today's IORB, so that a change of the
+    administered rates carries over; -inf when the rule is off or there is no yesterday.
+    """
+    discount = model.config.fhlbs.repo_discount_bp
+    spread = model.recorder.last_repo_spread_bp
+    if discount is None or not math.isfinite(spread):
+        return -math.inf
+    return model.rates_today.iorb + (spread - discount) / 100.0

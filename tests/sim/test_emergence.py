@@ -58,6 +58,8 @@ LAB = {
     "flows.mmf_growth": 0.0,
     "fhlbs.premium_bp": 8.0,
     "fhlbs.fed_funds_share": 1.0,
+    "fhlbs.corridor_share": 0.0,
+    "fhlbs.repo_discount_bp": None,
 }
 TAX_DAY = pd.Timestamp("2019-09-16")  # 15 Sep 2019 is a Sunday: the rule rolls to Monday
 

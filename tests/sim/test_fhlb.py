@@ -1,0 +1,41 @@
+"""FHLBs' fed funds offers: the ON RRP + premium floor, and what repo pays."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from fedplumbing.agents.fhlb import FHLB
+from fedplumbing.experiments.replay import replay_config
+from fedplumbing.sim.run import simulate
+
+
+def test_ask_is_the_premium_and_corridor_share_over_on_rrp_unless_repo_pays_more():
+    ask = FHLB.fed_funds_ask(2.25, 2.50, 0.02, 0.5)
+    assert ask == pytest.approx(2.25 + 0.02 + 0.125)
+    # a narrower corridor (same ON RRP, lower IORB) lowers the ask
+    assert FHLB.fed_funds_ask(2.25, 2.35, 0.02, 0.5) == pytest.approx(2.25 + 0.02 + 0.05)
+    assert FHLB.fed_funds_ask(2.25, 2.50, 0.02, 0.5, repo_floor=2.30) == pytest.approx(2.395)
+    assert FHLB.fed_funds_ask(2.25, 2.50, 0.02, 0.5, repo_floor=2.45) == pytest.approx(2.45)
+
+
+def test_offers_lend_a_share_of_positive_cash_at_the_ask():
+    qty, rate = FHLB.fed_funds_offers(np.array([10.0, -2.0, 5.0]), 2.38, 0.8)
+    assert qty[:, 0] == pytest.approx([8.0, 0.0, 4.0])
+    assert np.all(rate == 2.38)
+
+
+def test_firm_repo_pulls_the_effr_up():
+    """Spring 2018: repo traded near IOER while IOER - ON RRP was 25 bp. FHLBs that weigh
+    what repo pays lend fed funds dearer, and the EFFR rises toward the repo rate."""
+    window = {"start": dt.date(2018, 4, 2), "end": dt.date(2018, 5, 31)}
+    effr = {}
+    for discount in (None, 5.0):
+        cfg = replay_config("replay", overrides={**window, "fhlbs.repo_discount_bp": discount})
+        daily = simulate(cfg, 0).daily
+        effr[discount] = daily["effr_spread_bp"].iloc[5:].median()
+        repo = daily["repo_spread_bp"].iloc[5:].median()
+    assert repo > -8  # repo was firm in this window
+    assert effr[5.0] >= max(effr[None] + 3, repo - 5 - 0.5)
