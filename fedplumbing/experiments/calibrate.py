@@ -51,11 +51,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("banks.arbitrage_cost_bp", 1.0, 15.0),
     Parameter("mmfs.repo_premium_bp", 0.0, 15.0),
     Parameter("fhlbs.premium_bp", 0.0, 25.0),
+    Parameter("fhlbs.corridor_share", 0.0, 1.0),
+    Parameter("fhlbs.repo_discount_bp", 0.0, 15.0),
     Parameter("initial.hedge_fund_repo", 900.0, 2000.0),
     Parameter("dealers.hedge_fund_growth", 0.0, 0.3),
     Parameter("flows.mmf_growth", 0.0, 0.15),
     Parameter("initial.mmf_bill_share", 0.2, 0.5),
     Parameter("mmfs.switch_spread_bp", 0.0, 15.0),
+    Parameter("replay.tga_bill_share", 0.0, 1.0),
 )
 
 
@@ -130,6 +133,13 @@ def targets() -> list[Moment]:
             3.0,
             2.0,
             "RMS error of monthly median EFFR - IOER, 2017-2019 outside period ends (bp)",
+        ),
+        Moment(
+            "effr_monthly_max",
+            0.0,
+            5.0,
+            2.0,
+            "largest error of monthly median EFFR - IOER, 2017-2019 outside period ends (bp)",
         ),
         Moment(
             "reserves_weekly_mape",
@@ -242,6 +252,8 @@ def simulated_moments(daily: pd.DataFrame, lclor: float) -> dict[str, float]:
             t = monthly_spreads(daily, actual, col)
             t = t[(t.index >= pd.Period(months[0])) & (t.index <= pd.Period(months[1]))].dropna()
             out[name] = float(np.sqrt((t["error"] ** 2).mean())) if len(t) else math.nan
+            if col == "effr_spread_bp":
+                out["effr_monthly_max"] = float(t["error"].abs().max()) if len(t) else math.nan
         w = weekly_levels(daily, actual)
         w = w[w.index <= pd.Timestamp(WINDOW[1])].dropna()
         out["reserves_weekly_mape"] = float(w["reserves_error"].abs().mean())

@@ -297,6 +297,21 @@ class Fhlbs:
 
     premium_bp: float = param(3.0, 0, 500, "bp", "premium over ON RRP to lend fed funds")
     fed_funds_share: float = param(0.7, 0, 1, "share", "max share of liquidity in fed funds")
+    corridor_share: float = param(
+        0.0,
+        0,
+        1,
+        "share",
+        "FHLBs' fed funds ask adds this share of the IORB - ON RRP spread to the premium",
+    )
+    repo_discount_bp: float | None = param(
+        None,
+        -100,
+        500,
+        "bp",
+        "FHLBs ask in fed funds at least yesterday's repo rate less this (None: ON RRP + "
+        "premium only)",
+    )
 
 
 @dataclass(frozen=True)
@@ -353,6 +368,17 @@ class Replay:
     )
     initial_from_history: bool = param(
         True, doc="set the opening balances from the data at the start date"
+    )
+    tga_bill_share: float = param(
+        0.0,
+        0,
+        1,
+        "share",
+        "share of the TGA's smoothed change financed by net bill issuance (the rest: the "
+        "public pays or is paid directly)",
+    )
+    tga_smoothing_days: int = param(
+        20, 1, 120, "days", "trailing window (business days) of the TGA trend that bills finance"
     )
 
 
@@ -583,7 +609,16 @@ def _check_treasury_debt(t: Treasury) -> None:
 CALIBRATION_PACKAGE = "fedplumbing.calibration"
 CALIBRATION_FILE = "calibrated.toml"
 #: Sections of a scenario the calibrated parameter file may set (behaviour, not policy).
-CALIBRATED_SECTIONS = ("banks", "mmfs", "dealers", "fhlbs", "markets", "flows", "initial")
+CALIBRATED_SECTIONS = (
+    "banks",
+    "mmfs",
+    "dealers",
+    "fhlbs",
+    "markets",
+    "flows",
+    "initial",
+    "replay",
+)
 
 
 @functools.cache
