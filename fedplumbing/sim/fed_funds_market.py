@@ -56,25 +56,22 @@ class FedFundsMarket:
             [fhlb_rows, banks.rows.start + np.repeat(np.arange(n), q_b.shape[1])]
         )
 
-        # bids: foreign banks' arbitrage, and every bank that may end the day short
+        # bids: foreign banks' arbitrage, and every bank that may end the day short; most
+        # tranches are empty (a bank far from its LCLoR bids nothing) and are left out, so
+        # that clearing and booking work on the orders that exist
         arb_share = QUARTER_END_ARBITRAGE if model.flags["is_quarter_end"] else 1.0
         arb = np.flatnonzero(st["arbitrage_capacity"] > 0)
-        short = np.flatnonzero(reserves < st["lclor"] + SHORT_RANGE_SD * st["shock_sd"])
-        q_s, r_s = Bank.borrowing_schedule(
-            reserves[short],
-            st["lclor"][short],
-            st["shock_sd"][short],
-            cost[short],
-            rates.iorb,
-            penalty[short],
+        arb_qty = st["arbitrage_capacity"][arb] * arb_share
+        keep = arb_qty > 0
+        arb, arb_qty = arb[keep], arb_qty[keep]
+        q_s, r_s, short = Bank.borrowing_orders(
+            reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty, SHORT_RANGE_SD
         )
-        bid_qty = np.concatenate([st["arbitrage_capacity"][arb] * arb_share, q_s.ravel()])
-        bid_rate = np.concatenate([rates.iorb - st["arbitrage_cost"][arb], r_s.ravel()])
-        bid_rows = banks.rows.start + np.concatenate([arb, np.repeat(short, q_s.shape[1])])
-        # most tranches are empty (a bank far from its LCLoR bids nothing): drop them here so
-        # that clearing and booking work on the orders that exist
-        bids, asks = np.flatnonzero(bid_qty > 0), np.flatnonzero(ask_qty > 0)
-        bid_qty, bid_rate, bid_rows = bid_qty[bids], bid_rate[bids], bid_rows[bids]
+        bid_qty = np.concatenate([arb_qty, q_s])
+        bid_rate = np.concatenate([rates.iorb - st["arbitrage_cost"][arb], r_s])
+        bid_rows = banks.rows.start + np.concatenate([arb, short])
+        # most ask tranches are empty too: drop them so that booking works on fewer orders
+        asks = np.flatnonzero(ask_qty > 0)
         ask_qty, ask_rate, ask_rows = ask_qty[asks], ask_rate[asks], ask_rows[asks]
 
         result = clear_call_market(

@@ -80,3 +80,38 @@ def test_clear_call_market_uses_the_same_numbers(monkeypatch):
     compiled = markets.clear_call_market(*args, sessions=40, imbalance=0.15)
     monkeypatch.setattr(markets, "USE_COMPILED", False)
     assert_identical(markets.clear_call_market(*args, sessions=40, imbalance=0.15), compiled)
+
+
+def bank_inputs(seed: int, n: int = 300) -> tuple[np.ndarray, ...]:
+    """Reserves around the LCLoR (some far above, some far below), costs and penalties."""
+    rng = np.random.default_rng(seed)
+    lclor = rng.exponential(5.0, n)
+    shock_sd = 0.1 + rng.exponential(1.0, n)
+    reserves = lclor + shock_sd * rng.normal(0.0, 3.0, n)
+    cost = rng.exponential(0.05, n)
+    penalty = 5.0 + rng.exponential(1.0, n)
+    return reserves, lclor, shock_sd, cost, penalty
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_bank_schedules_equal_numpy(seed, monkeypatch):
+    from fedplumbing.agents.bank import Bank
+
+    reserves, lclor, shock_sd, cost, penalty = bank_inputs(seed)
+    args = (reserves, lclor, shock_sd, cost, 4.4, penalty)
+    compiled = [
+        Bank.lending_schedule(*args),
+        Bank.borrowing_schedule(*args),
+        Bank.borrowing_orders(*args, 3.5),
+    ]
+    monkeypatch.setattr(markets, "USE_COMPILED", False)
+    reference = [
+        Bank.lending_schedule(*args),
+        Bank.borrowing_schedule(*args),
+        Bank.borrowing_orders(*args, 3.5),
+    ]
+    for got, want in zip(compiled, reference, strict=True):
+        for x, y in zip(got, want, strict=True):
+            assert x.shape == y.shape
+            assert np.array_equal(x, y)
+    assert 0 < reference[2][0].size < reserves.size * 19  # some banks bid, some do not
