@@ -148,18 +148,32 @@ class Bank(PopulationAgent):
         iorb: float,
         penalty: np.ndarray,
         range_sd: float,
+        first_row: int,
+        before: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The nonzero tranches of `borrowing_schedule` of the banks near their LCLoR.
+        """An order book: `before`, then the nonzero tranches of `borrowing_schedule`.
 
         A bank bids when its reserves are below LCLoR + `range_sd` shock s.d.; its tranches
-        of positive amount come out in bank order, then tranche order, as one flat order book.
+        of positive amount come out in bank order, then tranche order. Building the whole
+        book in one pass saves concatenating tens of thousands of orders.
+
+        Args:
+            reserves: every bank's reserve position ($bn).
+            lclor: lowest comfortable levels ($bn).
+            shock_sd: s.d. of the end-of-day payment shock ($bn).
+            cost: balance-sheet costs (percent).
+            iorb: interest on reserve balances (percent).
+            penalty: costs of ending the day below the LCLoR (percent).
+            range_sd: banks further above their LCLoR (in shock s.d.) do not bid.
+            first_row: ledger row of the first bank.
+            before: (amounts, rates, ledger rows) of orders to put first.
 
         Returns:
-            (amounts, rates, banks): one entry per order; banks are indices into the arguments.
+            (amounts, rates, ledger rows): one entry per order.
         """
         if markets.USE_COMPILED:
             return _borrowing_orders_kernel(
-                reserves, lclor, shock_sd, cost, iorb, penalty, range_sd
+                reserves, lclor, shock_sd, cost, iorb, penalty, range_sd, first_row, *before
             )
         short = np.flatnonzero(reserves < lclor + range_sd * shock_sd)
         qty, rate = Bank.borrowing_schedule(
@@ -167,7 +181,12 @@ class Bank(PopulationAgent):
         )
         qty, rate = qty.ravel(), rate.ravel()
         keep = np.flatnonzero(qty > 0)
-        return qty[keep], rate[keep], np.repeat(short, _Z.size)[keep]
+        rows = first_row + np.repeat(short, _Z.size)[keep]
+        return (
+            np.concatenate([before[0], qty[keep]]),
+            np.concatenate([before[1], rate[keep]]),
+            np.concatenate([before[2], rows]),
+        )
 
 
 def _penalties(penalty: np.ndarray | float, n: int) -> np.ndarray:
@@ -256,22 +275,27 @@ def _borrowing_orders_loops(
     iorb: float,
     penalty: np.ndarray,
     range_sd: float,
+    first_row: int,
+    qty_before: np.ndarray,
+    rate_before: np.ndarray,
+    rows_before: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`Bank.borrowing_orders` as loops."""
-    k_max = _Z.size
-    qty, rate = np.empty(reserves.size * k_max), np.empty(reserves.size * k_max)
-    banks = np.empty(reserves.size * k_max, dtype=np.int64)
+    k_max, m = _Z.size, qty_before.size
+    size = m + reserves.size * k_max
+    qty, rate, rows = np.empty(size), np.empty(size), np.empty(size, dtype=np.int64)
+    qty[:m], rate[:m], rows[:m] = qty_before, rate_before, rows_before
     q, r = np.empty(k_max), np.empty(k_max)
-    n = 0
+    n = m
     for b in range(reserves.size):
         if not reserves[b] < lclor[b] + range_sd * shock_sd[b]:
             continue
         _borrowing_row(reserves[b], lclor[b], shock_sd[b], cost[b], iorb, penalty[b], q, r)
         for k in range(k_max):
             if q[k] > 0:
-                qty[n], rate[n], banks[n] = q[k], r[k], b
+                qty[n], rate[n], rows[n] = q[k], r[k], first_row + b
                 n += 1
-    return qty[:n], rate[:n], banks[:n]
+    return qty[:n], rate[:n], rows[:n]
 
 
 _borrowing_row = markets.compiled(_borrowing_row)

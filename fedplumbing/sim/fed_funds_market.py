@@ -64,12 +64,17 @@ class FedFundsMarket:
         arb_qty = st["arbitrage_capacity"][arb] * arb_share
         keep = arb_qty > 0
         arb, arb_qty = arb[keep], arb_qty[keep]
-        q_s, r_s, short = Bank.borrowing_orders(
-            reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty, SHORT_RANGE_SD
+        bid_qty, bid_rate, bid_rows = Bank.borrowing_orders(
+            reserves,
+            st["lclor"],
+            st["shock_sd"],
+            cost,
+            rates.iorb,
+            penalty,
+            SHORT_RANGE_SD,
+            banks.rows.start,
+            before=(arb_qty, rates.iorb - st["arbitrage_cost"][arb], banks.rows.start + arb),
         )
-        bid_qty = np.concatenate([arb_qty, q_s])
-        bid_rate = np.concatenate([rates.iorb - st["arbitrage_cost"][arb], r_s])
-        bid_rows = banks.rows.start + np.concatenate([arb, short])
         # most ask tranches are empty too: drop them so that booking works on fewer orders
         asks = np.flatnonzero(ask_qty > 0)
         ask_qty, ask_rate, ask_rows = ask_qty[asks], ask_rate[asks], ask_rows[asks]
