@@ -8,6 +8,7 @@ arbitrage (borrow below IORB, earn IORB) and banks short of reserves.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,10 +52,7 @@ class FedFundsMarket:
         )
         ask_qty = np.concatenate([q_f.ravel(), q_b.ravel()])
         ask_rate = np.concatenate([r_f.ravel(), r_b.ravel()])
-        fhlb_rows = np.arange(fhlbs.rows.start, fhlbs.rows.stop)
-        ask_rows = np.concatenate(
-            [fhlb_rows, banks.rows.start + np.repeat(np.arange(n), q_b.shape[1])]
-        )
+        ask_rows = _ask_rows(fhlbs.rows.start, fhlbs.rows.stop, banks.rows.start, n, q_b.shape[1])
 
         # bids: foreign banks' arbitrage, and every bank that may end the day short; most
         # tranches are empty (a bank far from its LCLoR bids nothing) and are left out, so
@@ -100,3 +98,16 @@ class FedFundsMarket:
                 model.accrual_days_today,
             )
         return result
+
+
+@lru_cache(maxsize=8)
+def _ask_rows(
+    fhlb_start: int, fhlb_stop: int, bank_start: int, n: int, tranches: int
+) -> np.ndarray:
+    """Ledger row of every ask: each FHLB, then each tranche of the `n` active banks.
+
+    The same every day: built once per layout and shared (callers must not modify it).
+    """
+    return np.concatenate(
+        [np.arange(fhlb_start, fhlb_stop), bank_start + np.repeat(np.arange(n), tranches)]
+    )
