@@ -13,13 +13,25 @@ import itertools
 import numpy as np
 
 from fedplumbing.agents.base import Population
+from fedplumbing.sim import markets
 from fedplumbing.sim.ledger import Ledger, Leg
 
 FED, TREASURY, PUBLIC = 0, 1, 2
 
-#: Whether an array has a nonzero entry: `np.count_nonzero` is several times cheaper than
-#: `ndarray.any()` on the short vectors of a payment.
-nonzero = np.count_nonzero
+
+def _any_nonzero(values: np.ndarray) -> bool:
+    """Whether a vector has a nonzero (or NaN) entry, stopping at the first one."""
+    # a plain loop, not any(<generator>): this is compiled by Numba
+    for i in range(values.size):  # noqa: SIM110
+        if values[i] != 0:
+            return True
+    return False
+
+
+#: Whether a vector has a nonzero entry (used for its truth value only). Compiled, the test
+#: stops at the first nonzero entry; in numpy, `np.count_nonzero` is several times cheaper
+#: than `ndarray.any()` on the short vectors of a payment.
+nonzero = markets.compiled(_any_nonzero) if markets.USE_COMPILED else np.count_nonzero
 
 
 class Payments:
