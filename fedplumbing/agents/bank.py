@@ -6,6 +6,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from fedplumbing.agents.base import PopulationAgent
+from fedplumbing.sim import markets
 
 #: Probability levels of ending the day below the LCLoR at which a bank posts a tranche.
 #: Roughly geometric up to one half, so that the limit rates IORB + (penalty - IORB) p are
@@ -95,6 +96,10 @@ class Bank(PopulationAgent):
         Returns:
             (amounts, rates), each of shape (banks, tranches); amounts in $bn, rates percent.
         """
+        if markets.USE_COMPILED:
+            return _lending_kernel(
+                available, lclor, shock_sd, cost, iorb, _penalties(penalty, available.size)
+            )
         cum = np.clip(
             available[:, None] - lclor[:, None] + shock_sd[:, None] * _Z[None, :],
             0.0,
@@ -123,9 +128,177 @@ class Bank(PopulationAgent):
         Returns:
             (amounts, rates), each of shape (banks, tranches).
         """
+        if markets.USE_COMPILED:
+            return _borrowing_kernel(
+                reserves, lclor, shock_sd, cost, iorb, _penalties(penalty, reserves.size)
+            )
         cum = np.maximum(lclor[:, None] - reserves[:, None] - shock_sd[:, None] * _Z[None, :], 0.0)
         qty = cum.copy()  # each tranche: cum less the next one's (the last keeps its cum)
         qty[:, :-1] -= cum[:, 1:]
         pen = np.broadcast_to(penalty, reserves.shape)
         rate = iorb + (pen - iorb)[:, None] * SHORTFALL_PROBABILITIES[None, :] - cost[:, None]
         return qty, rate
+
+    @staticmethod
+    def borrowing_orders(
+        reserves: np.ndarray,
+        lclor: np.ndarray,
+        shock_sd: np.ndarray,
+        cost: np.ndarray,
+        iorb: float,
+        penalty: np.ndarray,
+        range_sd: float,
+        first_row: int,
+        before: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """An order book: `before`, then the nonzero tranches of `borrowing_schedule`.
+
+        A bank bids when its reserves are below LCLoR + `range_sd` shock s.d.; its tranches
+        of positive amount come out in bank order, then tranche order. Building the whole
+        book in one pass saves concatenating tens of thousands of orders.
+
+        Args:
+            reserves: every bank's reserve position ($bn).
+            lclor: lowest comfortable levels ($bn).
+            shock_sd: s.d. of the end-of-day payment shock ($bn).
+            cost: balance-sheet costs (percent).
+            iorb: interest on reserve balances (percent).
+            penalty: costs of ending the day below the LCLoR (percent).
+            range_sd: banks further above their LCLoR (in shock s.d.) do not bid.
+            first_row: ledger row of the first bank.
+            before: (amounts, rates, ledger rows) of orders to put first.
+
+        Returns:
+            (amounts, rates, ledger rows): one entry per order.
+        """
+        if markets.USE_COMPILED:
+            return _borrowing_orders_kernel(
+                reserves, lclor, shock_sd, cost, iorb, penalty, range_sd, first_row, *before
+            )
+        short = np.flatnonzero(reserves < lclor + range_sd * shock_sd)
+        qty, rate = Bank.borrowing_schedule(
+            reserves[short], lclor[short], shock_sd[short], cost[short], iorb, penalty[short]
+        )
+        qty, rate = qty.ravel(), rate.ravel()
+        keep = np.flatnonzero(qty > 0)
+        rows = first_row + np.repeat(short, _Z.size)[keep]
+        return (
+            np.concatenate([before[0], qty[keep]]),
+            np.concatenate([before[1], rate[keep]]),
+            np.concatenate([before[2], rows]),
+        )
+
+
+def _penalties(penalty: np.ndarray | float, n: int) -> np.ndarray:
+    """`penalty` as one float per bank (the compiled schedules take arrays)."""
+    if np.ndim(penalty) == 0:
+        return np.full(n, float(penalty))
+    return np.ascontiguousarray(penalty, dtype=float)
+
+
+# ---------------------------------------------------------------------- compiled schedules
+# The schedules above as loops compiled by Numba: the same arithmetic in the same order, so
+# the same floats (no operation is reassociated or fused). A day computes them for a few
+# hundred to a few thousand banks; numpy's temporaries and call overhead dominate there.
+def _lending_schedule_loops(
+    available: np.ndarray,
+    lclor: np.ndarray,
+    shock_sd: np.ndarray,
+    cost: np.ndarray,
+    iorb: float,
+    penalty: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`Bank.lending_schedule` as loops."""
+    n, k_max = available.size, _Z.size
+    qty, rate = np.empty((n, k_max)), np.empty((n, k_max))
+    for b in range(n):
+        gap = available[b] - lclor[b]
+        top = max(available[b], 0.0)
+        base = iorb + cost[b]
+        slope = penalty[b] - iorb
+        prev = 0.0
+        for k in range(k_max):
+            cum = min(max(gap + shock_sd[b] * _Z[k], 0.0), top)
+            qty[b, k] = cum if k == 0 else cum - prev
+            prev = cum
+            rate[b, k] = base + slope * SHORTFALL_PROBABILITIES[k]
+    return qty, rate
+
+
+def _borrowing_schedule_loops(
+    reserves: np.ndarray,
+    lclor: np.ndarray,
+    shock_sd: np.ndarray,
+    cost: np.ndarray,
+    iorb: float,
+    penalty: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`Bank.borrowing_schedule` as loops."""
+    n, k_max = reserves.size, _Z.size
+    qty, rate = np.empty((n, k_max)), np.empty((n, k_max))
+    for b in range(n):
+        _borrowing_row(
+            reserves[b], lclor[b], shock_sd[b], cost[b], iorb, penalty[b], qty[b], rate[b]
+        )
+    return qty, rate
+
+
+def _borrowing_row(
+    reserves: float,
+    lclor: float,
+    shock_sd: float,
+    cost: float,
+    iorb: float,
+    penalty: float,
+    qty: np.ndarray,
+    rate: np.ndarray,
+) -> None:
+    """One bank's borrowing tranches, written into `qty` and `rate`."""
+    k_max = _Z.size
+    gap = lclor - reserves
+    slope = penalty - iorb
+    nxt = max(gap - shock_sd * _Z[k_max - 1], 0.0)
+    qty[k_max - 1] = nxt
+    rate[k_max - 1] = iorb + slope * SHORTFALL_PROBABILITIES[k_max - 1] - cost
+    for k in range(k_max - 2, -1, -1):
+        cum = max(gap - shock_sd * _Z[k], 0.0)
+        qty[k] = cum - nxt
+        nxt = cum
+        rate[k] = iorb + slope * SHORTFALL_PROBABILITIES[k] - cost
+
+
+def _borrowing_orders_loops(
+    reserves: np.ndarray,
+    lclor: np.ndarray,
+    shock_sd: np.ndarray,
+    cost: np.ndarray,
+    iorb: float,
+    penalty: np.ndarray,
+    range_sd: float,
+    first_row: int,
+    qty_before: np.ndarray,
+    rate_before: np.ndarray,
+    rows_before: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`Bank.borrowing_orders` as loops."""
+    k_max, m = _Z.size, qty_before.size
+    size = m + reserves.size * k_max
+    qty, rate, rows = np.empty(size), np.empty(size), np.empty(size, dtype=np.int64)
+    qty[:m], rate[:m], rows[:m] = qty_before, rate_before, rows_before
+    q, r = np.empty(k_max), np.empty(k_max)
+    n = m
+    for b in range(reserves.size):
+        if not reserves[b] < lclor[b] + range_sd * shock_sd[b]:
+            continue
+        _borrowing_row(reserves[b], lclor[b], shock_sd[b], cost[b], iorb, penalty[b], q, r)
+        for k in range(k_max):
+            if q[k] > 0:
+                qty[n], rate[n], rows[n] = q[k], r[k], first_row + b
+                n += 1
+    return qty[:n], rate[:n], rows[:n]
+
+
+_borrowing_row = markets.compiled(_borrowing_row)
+_lending_kernel = markets.compiled(_lending_schedule_loops)
+_borrowing_kernel = markets.compiled(_borrowing_schedule_loops)
+_borrowing_orders_kernel = markets.compiled(_borrowing_orders_loops)

@@ -130,10 +130,11 @@ class Facilities:
         rows = np.arange(dealers.rows.start, dealers.rows.stop)
         need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
         cut = np.minimum(need, model.dealer_elastic_unfilled)
-        if cut.sum() > 0:
+        cut_total = cut.sum()
+        if cut_total > 0:
             change_hedge_fund_lending(model, -cut, "hedge funds deleverage")
             need = need - cut
-        self.today["hedge_fund_cut"] = float(cut.sum())
+        self.today["hedge_fund_cut"] = float(cut_total)
         srf = np.zeros_like(need)
         if cfg.fed.srf_enabled and np.isfinite(rates.srf) and need.sum() > 0:
             srf = np.minimum(
@@ -141,15 +142,16 @@ class Facilities:
             )
             self._borrow_srf(model, rows, srf)
         rest = need - srf
+        rest_total = rest.sum()
         self.today["srf_dealers"] = float(srf.sum())
-        self.today["fire_sale"] = float(rest.sum())
-        if rest.sum() > 0:
+        self.today["fire_sale"] = float(rest_total)
+        if rest_total > 0:
             rate = rates.iorb + cfg.dealers.fire_sale_cost_bp / 100.0
             model.overnight.book(
                 "fire-sale funding",
                 "repo",
                 np.array([PUBLIC]),
-                np.array([rest.sum()]),
+                np.array([rest_total]),
                 np.array([rate]),
                 rows,
                 rest,
@@ -175,13 +177,14 @@ class Facilities:
             self._borrow_srf(model, rows, srf)
         self.today["srf_banks"] = float(srf.sum())
         overdraft = np.maximum(-(reserves + srf), 0.0)
-        self.today["discount_window"] = float(overdraft.sum())
-        if overdraft.sum() > 0:
+        overdraft_total = overdraft.sum()
+        self.today["discount_window"] = float(overdraft_total)
+        if overdraft_total > 0:
             model.overnight.book(
                 "discount window",
                 "discount_window",
                 np.array([FED]),
-                np.array([overdraft.sum()]),
+                np.array([overdraft_total]),
                 np.array([rates.discount]),
                 rows,
                 overdraft,
@@ -190,14 +193,15 @@ class Facilities:
             )
 
     def _borrow_srf(self, model: FedPlumbingModel, rows: np.ndarray, amount: np.ndarray) -> None:
-        if amount.sum() <= 0:
+        total = amount.sum()
+        if total <= 0:
             return
         rate = model.rates_today.srf
         model.overnight.book(
             "SRF",
             "fed_repo",
             np.array([FED]),
-            np.array([amount.sum()]),
+            np.array([total]),
             np.array([rate]),
             rows,
             amount,
@@ -209,6 +213,6 @@ class Facilities:
             rows,
             amount,
             np.array([FED]),
-            np.array([amount.sum()]),
+            np.array([total]),
             model.config.fed.srf_haircut,
         )

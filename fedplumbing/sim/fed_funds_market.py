@@ -9,6 +9,7 @@ arbitrage (borrow below IORB, earn IORB) and banks short of reserves.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,30 +57,29 @@ class FedFundsMarket:
         )
         ask_qty = np.concatenate([q_f.ravel(), q_b.ravel()])
         ask_rate = np.concatenate([r_f.ravel(), r_b.ravel()])
-        fhlb_rows = np.arange(fhlbs.rows.start, fhlbs.rows.stop)
-        ask_rows = np.concatenate(
-            [fhlb_rows, banks.rows.start + np.repeat(np.arange(n), q_b.shape[1])]
-        )
+        ask_rows = _ask_rows(fhlbs.rows.start, fhlbs.rows.stop, banks.rows.start, n, q_b.shape[1])
 
-        # bids: foreign banks' arbitrage, and every bank that may end the day short
+        # bids: foreign banks' arbitrage, and every bank that may end the day short; most
+        # tranches are empty (a bank far from its LCLoR bids nothing) and are left out, so
+        # that clearing and booking work on the orders that exist
         arb_share = QUARTER_END_ARBITRAGE if model.flags["is_quarter_end"] else 1.0
         arb = np.flatnonzero(st["arbitrage_capacity"] > 0)
-        short = np.flatnonzero(reserves < st["lclor"] + SHORT_RANGE_SD * st["shock_sd"])
-        q_s, r_s = Bank.borrowing_schedule(
-            reserves[short],
-            st["lclor"][short],
-            st["shock_sd"][short],
-            cost[short],
+        arb_qty = st["arbitrage_capacity"][arb] * arb_share
+        keep = arb_qty > 0
+        arb, arb_qty = arb[keep], arb_qty[keep]
+        bid_qty, bid_rate, bid_rows = Bank.borrowing_orders(
+            reserves,
+            st["lclor"],
+            st["shock_sd"],
+            cost,
             rates.iorb,
-            penalty[short],
+            penalty,
+            SHORT_RANGE_SD,
+            banks.rows.start,
+            before=(arb_qty, rates.iorb - st["arbitrage_cost"][arb], banks.rows.start + arb),
         )
-        bid_qty = np.concatenate([st["arbitrage_capacity"][arb] * arb_share, q_s.ravel()])
-        bid_rate = np.concatenate([rates.iorb - st["arbitrage_cost"][arb], r_s.ravel()])
-        bid_rows = banks.rows.start + np.concatenate([arb, np.repeat(short, q_s.shape[1])])
-        # most tranches are empty (a bank far from its LCLoR bids nothing): drop them here so
-        # that clearing and booking work on the orders that exist
-        bids, asks = np.flatnonzero(bid_qty > 0), np.flatnonzero(ask_qty > 0)
-        bid_qty, bid_rate, bid_rows = bid_qty[bids], bid_rate[bids], bid_rows[bids]
+        # most ask tranches are empty too: drop them so that booking works on fewer orders
+        asks = np.flatnonzero(ask_qty > 0)
         ask_qty, ask_rate, ask_rows = ask_qty[asks], ask_rate[asks], ask_rows[asks]
 
         result = clear_call_market(
@@ -116,3 +116,16 @@ def _repo_floor(model: FedPlumbingModel) -> float:
     if discount is None or not math.isfinite(spread):
         return -math.inf
     return model.rates_today.iorb + (spread - discount) / 100.0
+
+
+@lru_cache(maxsize=8)
+def _ask_rows(
+    fhlb_start: int, fhlb_stop: int, bank_start: int, n: int, tranches: int
+) -> np.ndarray:
+    """Ledger row of every ask: each FHLB, then each tranche of the `n` active banks.
+
+    The same every day: built once per layout and shared (callers must not modify it).
+    """
+    return np.concatenate(
+        [np.arange(fhlb_start, fhlb_stop), bank_start + np.repeat(np.arange(n), tranches)]
+    )

@@ -119,14 +119,15 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
 
     reserves = led.held("reserves", model.banks.rows)
     iorb = reserves * rates.iorb * factor
+    iorb_total = iorb.sum()
     delta = pay.zeros()
     delta[model.banks.rows] = iorb
     pay.pay(
         "interest on reserves",
         delta,
         Leg(model.banks.rows, led.equity_col, iorb),
-        Leg(FED, led.equity_col, -iorb.sum()),
-        amount=float(iorb.sum()),
+        Leg(FED, led.equity_col, -iorb_total),
+        amount=float(iorb_total),
     )
 
     coupon_income = float(led.held("coupons", FED)) * cfg.fed.soma_coupon_yield * factor
@@ -143,7 +144,7 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
         soma_bills=bill_income,
         mbs=mbs_income,
         lending=received,
-        iorb=float(iorb.sum()),
+        iorb=float(iorb_total),
         on_rrp=paid,
     )
     fed.overnight_interest_due = _overnight_interest_due(model)

@@ -128,7 +128,13 @@ class Ledger:
             self._check_balanced(label, legs)
         balances = self.balances
         for holders, column, value in legs:
-            balances[holders, column] += value
+            if type(holders) is slice:
+                # add in place through the view: `balances[h, c] += v` would also copy the
+                # sum back onto itself
+                view = balances[holders, column]
+                view += value
+            else:
+                balances[holders, column] += value
         if amount is None and legs:
             amount = float(np.sum(np.abs(legs[0].amount)))
             if isinstance(legs[0].holders, slice) and np.ndim(legs[0].amount) == 0:

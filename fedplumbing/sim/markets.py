@@ -24,6 +24,7 @@ sets ``FEDPLUMBING_NUMBA=0``; tests check the two against each other.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -87,6 +88,15 @@ def _session_demand_factors(sessions: int, imbalance: float) -> np.ndarray:
         m = 1.0 + imbalance * x
     m.flags.writeable = False
     return m
+
+
+def compiled(func: Callable) -> Callable:
+    """`func` compiled by Numba (cached on disk), or `func` itself when Numba is missing.
+
+    Callers still choose between the compiled function and their numpy reference at call
+    time with `USE_COMPILED`, so that tests can compare the two.
+    """
+    return numba.njit(cache=True)(func) if numba is not None else func
 
 
 def _empty(bid_qty: np.ndarray, ask_qty: np.ndarray) -> Clearing:
@@ -504,4 +514,4 @@ def _clear_kernel(
     return _TRADED, total, bid_out, ask_out, session_out, pct
 
 
-_kernel = numba.njit(cache=True)(_clear_kernel) if numba is not None else _clear_kernel
+_kernel = compiled(_clear_kernel)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fedplumbing.sim import markets
 from fedplumbing.sim.ledger import Ledger, Leg
 from fedplumbing.sim.payments import Payments, nonzero
 
@@ -49,23 +50,14 @@ class OvernightBook:
         Returns:
             The amount booked ($bn).
         """
-        n = self.ledger.n_holders
-        lender_rows, lent, lender_rate = self._drop_empty(lender_rows, lent, lender_rate)
-        borrower_rows, borrowed, borrower_rate = self._drop_empty(
-            borrower_rows, borrowed, borrower_rate
-        )
-        lend = np.bincount(lender_rows, weights=lent, minlength=n)
-        borrow = np.bincount(borrower_rows, weights=borrowed, minlength=n)
+        lend, lend_value = self._sums_by_row(lender_rows, lent, lender_rate)
+        borrow, borrow_value = self._sums_by_row(borrower_rows, borrowed, borrower_rate)
         total = float(lend.sum())
         if total <= 0:
             return 0.0
         factor = accrual_days / 360.0 / 100.0
-        self.receivable[instrument] += (
-            np.bincount(lender_rows, weights=lent * lender_rate, minlength=n) * factor
-        )
-        self.payable[instrument] += (
-            np.bincount(borrower_rows, weights=borrowed * borrower_rate, minlength=n) * factor
-        )
+        self.receivable[instrument] += lend_value * factor
+        self.payable[instrument] += borrow_value * factor
         self.payments.pay(
             label,
             borrow - lend,
@@ -75,19 +67,30 @@ class OvernightBook:
         )
         return total
 
-    def _drop_empty(
+    def _sums_by_row(
         self, rows: np.ndarray, amounts: np.ndarray, rates: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Orders of a long order book (one entry per tranche) less those of zero amount.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Amounts and amounts x rates of a book of orders, summed per ledger row.
 
-        Orders of zero amount add nothing to any holder's sums (rates are finite), so the
-        sums are the same, bit for bit; dropping them first pays when there are more orders
-        than ledger rows, most of them unfilled.
+        Orders of zero amount add nothing to any holder's sums (rates are finite), so
+        long order books (more orders than ledger rows, most of them unfilled) drop them
+        first; the sums are the same, bit for bit.
         """
-        if amounts.size <= self.ledger.n_holders:
-            return rows, amounts, rates
-        keep = np.flatnonzero(amounts)
-        return rows[keep], amounts[keep], rates[keep]
+        n = self.ledger.n_holders
+        if markets.USE_COMPILED:
+            return _sums_by_row_kernel(
+                np.ascontiguousarray(rows, dtype=np.int64),
+                np.ascontiguousarray(amounts, dtype=float),
+                np.ascontiguousarray(rates, dtype=float),
+                n,
+            )
+        if amounts.size > n:
+            keep = np.flatnonzero(amounts)
+            rows, amounts, rates = rows[keep], amounts[keep], rates[keep]
+        return (
+            np.bincount(rows, weights=amounts, minlength=n),
+            np.bincount(rows, weights=amounts * rates, minlength=n),
+        )
 
     def unwind(self) -> None:
         """Repay every overnight position with interest and release the collateral."""
@@ -110,3 +113,21 @@ class OvernightBook:
             rec[:] = 0.0
             pay[:] = 0.0
         led.release()
+
+
+def _sums_by_row_loops(
+    rows: np.ndarray, amounts: np.ndarray, rates: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`OvernightBook._sums_by_row` as one loop (`np.bincount` adds in index order too)."""
+    skip_zero = amounts.size > n
+    total, value = np.zeros(n), np.zeros(n)
+    for i in range(amounts.size):
+        a = amounts[i]
+        if skip_zero and a == 0:
+            continue
+        total[rows[i]] += a
+        value[rows[i]] += a * rates[i]
+    return total, value
+
+
+_sums_by_row_kernel = markets.compiled(_sums_by_row_loops)

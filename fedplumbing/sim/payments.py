@@ -13,13 +13,26 @@ import itertools
 import numpy as np
 
 from fedplumbing.agents.base import Population
+from fedplumbing.sim import markets
 from fedplumbing.sim.ledger import Ledger, Leg
 
 FED, TREASURY, PUBLIC = 0, 1, 2
 
-#: Whether an array has a nonzero entry: `np.count_nonzero` is several times cheaper than
-#: `ndarray.any()` on the short vectors of a payment.
-nonzero = np.count_nonzero
+
+def _any_nonzero(values: np.ndarray) -> bool:
+    """Whether a vector has a nonzero (or NaN) entry, stopping at the first one."""
+    # a plain loop, not any(<generator>): this is compiled by Numba
+    for i in range(values.size):  # noqa: SIM110
+        if values[i] != 0:
+            return True
+    return False
+
+
+#: Whether a vector has a nonzero entry (used for its truth value only). Compiled, the test
+#: stops at the first nonzero entry; in numpy, `np.count_nonzero` is several times cheaper
+#: than `ndarray.any()` on the short vectors of a payment.
+_any_nonzero_kernel = markets.compiled(_any_nonzero)
+nonzero = _any_nonzero_kernel if markets.USE_COMPILED else np.count_nonzero
 
 
 class Payments:
@@ -48,6 +61,17 @@ class Payments:
         contiguous = bool(spans) and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
         self._nonbank_block = slice(spans[0][0], spans[-1][1]) if contiguous else None
         self._n_custodians = [int(pop.custodian.max(initial=-1)) + 1 for pop in nonbanks]
+        # the compiled legs: each nonbank population's first row, size and custodians, and
+        # buffers for the banks' deposit and reserve changes (reused by every payment)
+        self._nonbank_starts = np.array([pop.rows.start for pop in nonbanks], dtype=np.int64)
+        self._nonbank_sizes = np.array([pop.size for pop in nonbanks], dtype=np.int64)
+        self._custodians = np.concatenate(
+            [np.zeros(0, dtype=np.int64)]
+            + [np.asarray(pop.custodian, dtype=np.int64) for pop in nonbanks]
+        )
+        self._custodian_counts = np.array(self._n_custodians, dtype=np.int64)
+        self._deposits = np.zeros(banks.size)
+        self._reserves = np.zeros(banks.size)
 
     def zeros(self) -> np.ndarray:
         """A vector of zeros with one entry per ledger row."""
@@ -75,11 +99,14 @@ class Payments:
         """Legs that change each holder's cash by `delta` (the Fed's own entry is ignored).
 
         Populations whose entries are all zero get no legs; the legs may hold views of
-        `delta`, so post them before changing it.
+        `delta` and of buffers that the next call overwrites, so post them before changing
+        `delta` or building other cash legs.
 
         Args:
             delta: cash change by ledger row ($bn), positive = receives.
         """
+        if markets.USE_COMPILED:
+            return self._cash_legs_compiled(delta)
         banks = self.banks.rows
         legs: list[Leg] = []
         # change of each bank's deposit liabilities (its clients' and the public's payments);
@@ -118,6 +145,40 @@ class Payments:
             legs.append(Leg(FED, self._tga_l, treasury))
         return legs
 
+    def _cash_legs_compiled(self, delta: np.ndarray) -> list[Leg]:
+        """`cash_legs` with its arithmetic in one compiled loop: the same legs, bit for bit."""
+        banks = self.banks.rows
+        public = delta[PUBLIC]
+        paid = _cash_kernel(
+            delta,
+            banks.start,
+            self._nonbank_starts,
+            self._nonbank_sizes,
+            self._custodians,
+            self._custodian_counts,
+            public,
+            self.public_deposit_weights() if public else self._deposits,
+            self._deposits,
+            self._reserves,
+        )
+        legs: list[Leg] = []
+        for p, pop in enumerate(self.nonbanks):
+            if paid >> p & 1:
+                legs.append(Leg(pop.rows, self._dep_a, delta[pop.rows]))
+        if public:
+            legs.append(Leg(PUBLIC, self._dep_a, public))
+        n = len(self.nonbanks)
+        if paid >> n & 1:
+            legs.append(Leg(banks, self._dep_l, self._deposits))
+        if paid >> (n + 1) & 1:
+            legs.append(Leg(banks, self._reserves_a, self._reserves))
+            legs.append(Leg(FED, self._reserves_l, float(self._reserves.sum())))
+        treasury = delta[TREASURY]
+        if treasury:
+            legs.append(Leg(TREASURY, self._tga_a, treasury))
+            legs.append(Leg(FED, self._tga_l, treasury))
+        return legs
+
     def transfer(self, label: str, payer: int, payee: int, amount: float) -> None:
         """`payer` pays `payee` an income or a transfer ($bn): cash moves, and equity with it.
 
@@ -140,3 +201,75 @@ class Payments:
             *other,
             amount=amount if amount is not None else float(np.sum(np.maximum(delta, 0.0))),
         )
+
+
+def _cash_loops(
+    delta: np.ndarray,
+    bank_start: int,
+    nonbank_starts: np.ndarray,
+    nonbank_sizes: np.ndarray,
+    custodians: np.ndarray,
+    custodian_counts: np.ndarray,
+    public: float,
+    weights: np.ndarray,
+    deposits: np.ndarray,
+    reserves: np.ndarray,
+) -> int:
+    """The arithmetic of `Payments.cash_legs` as loops, in the same order as numpy's.
+
+    Args:
+        delta: cash change by ledger row.
+        bank_start: the first bank's row.
+        nonbank_starts: first row of each nonbank population.
+        nonbank_sizes: size of each nonbank population.
+        custodians: every nonbank's custodian bank, population after population.
+        custodian_counts: number of custodians of each population (largest index + 1).
+        public: the public's cash change.
+        weights: the public's deposit weights by bank (unused when `public` is 0).
+        deposits: filled with the change of each bank's deposit liabilities.
+        reserves: filled with the change of each bank's reserves.
+
+    Returns:
+        Bit flags: bit p set when nonbank population p pays or receives, then one bit for a
+        nonzero change of the banks' deposits, and one for their reserves.
+    """
+    n_pops, n_banks = nonbank_starts.size, deposits.size
+    paid = 0
+    has_deposits = False
+    first = 0
+    for p in range(n_pops):
+        start, size = nonbank_starts[p], nonbank_sizes[p]
+        if _any_nonzero_kernel(delta[start : start + size]):
+            paid |= 1 << p
+            if not has_deposits:
+                deposits[:] = 0.0
+                has_deposits = True
+            # np.bincount over the custodians, then added to the deposit changes
+            via = np.zeros(custodian_counts[p])
+            for i in range(size):
+                via[custodians[first + i]] += delta[start + i]
+            for b in range(via.size):
+                deposits[b] += via[b]
+        first += size
+    if public != 0:
+        if has_deposits:
+            for b in range(n_banks):
+                deposits[b] += public * weights[b]
+        else:
+            for b in range(n_banks):
+                deposits[b] = public * weights[b]
+        has_deposits = True
+    if has_deposits:
+        for b in range(n_banks):
+            reserves[b] = delta[bank_start + b] + deposits[b]
+        if _any_nonzero_kernel(deposits):
+            paid |= 1 << n_pops
+    else:
+        for b in range(n_banks):
+            reserves[b] = delta[bank_start + b]
+    if _any_nonzero_kernel(reserves):
+        paid |= 1 << (n_pops + 1)
+    return paid
+
+
+_cash_kernel = markets.compiled(_cash_loops)

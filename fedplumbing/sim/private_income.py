@@ -33,24 +33,26 @@ def distribute(model: FedPlumbingModel) -> None:
     carry = (
         led.held("hf_repo", dealers.rows) * (rate + HEDGE_FUND_SPREAD) + inventory * rate
     ) * factor
-    if carry.sum() > 0:
+    carry_total = carry.sum()
+    if carry_total > 0:
         delta = pay.zeros()
         delta[dealers.rows] = carry
-        delta[PUBLIC] = -carry.sum()
+        delta[PUBLIC] = -carry_total
         pay.pay(
             "dealer carry",
             delta,
             Leg(dealers.rows, led.equity_col, carry),
-            Leg(PUBLIC, led.equity_col, -carry.sum()),
-            amount=float(carry.sum()),
+            Leg(PUBLIC, led.equity_col, -carry_total),
+            amount=float(carry_total),
         )
     income = led.equity(mmfs.rows).copy()
     if np.any(income):
+        income_total = income.sum()
         led.post(
             "MMF dividends",
             Leg(mmfs.rows, led.equity_col, -income),
             Leg(mmfs.rows, led.liability("mmf_shares"), income),
-            Leg(PUBLIC, led.asset("mmf_shares"), income.sum()),
-            Leg(PUBLIC, led.equity_col, income.sum()),
-            amount=float(income.sum()),
+            Leg(PUBLIC, led.asset("mmf_shares"), income_total),
+            Leg(PUBLIC, led.equity_col, income_total),
+            amount=float(income_total),
         )

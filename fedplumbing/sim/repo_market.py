@@ -9,6 +9,7 @@ moves into the lenders' custody until tomorrow's unwind.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,7 +69,7 @@ class RepoMarket:
         cfg, led, rates = model.config, model.ledger, model.rates_today
         banks, mmfs, dealers = model.banks, model.mmfs, model.dealers
         n_active = cfg.population.repo_active_banks
-        active_rows = np.arange(banks.rows.start, banks.rows.start + n_active)
+        active = slice(banks.rows.start, banks.rows.start + n_active)
 
         # asks: money funds, repo-active banks, Fed operations
         shares = led.owed("mmf_shares", mmfs.rows)
@@ -83,26 +84,21 @@ class RepoMarket:
             cfg.mmfs.switch_spread_bp / 100.0,
         )
         reserves = model.bank_positions()[:n_active]
-        st = {k: v[:n_active] for k, v in banks.state.items()}
+        lclor, shock_sd = banks["lclor"][:n_active], banks["shock_sd"][:n_active]
         cost = model.bank_cost_today()[:n_active]
         penalty = model.bank_penalty_rate()[:n_active]
-        q_b, r_b = Bank.lending_schedule(
-            reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty
-        )
+        q_b, r_b = Bank.lending_schedule(reserves, lclor, shock_sd, cost, rates.iorb, penalty)
         ops = model.fed_repo_ops_today
         ask_qty = np.concatenate([q_m.ravel(), q_b.ravel(), [ops]])
         ask_rate = np.concatenate([r_m.ravel(), r_b.ravel(), [rates.iorb]])
-        ask_rows = np.concatenate(
-            [
-                np.repeat(np.arange(mmfs.rows.start, mmfs.rows.stop), q_m.shape[1]),
-                np.repeat(active_rows, q_b.shape[1]),
-                [FED],
-            ]
+        ask_rows = _order_rows(
+            (mmfs.rows.start, mmfs.rows.stop, q_m.shape[1]),
+            (active.start, active.stop, q_b.shape[1]),
+            (FED, FED + 1, 1),
         )
 
         # bids: dealers and short repo-active banks, limited by collateral
         h = cfg.dealers.haircut
-        dealer_rows = np.arange(dealers.rows.start, dealers.rows.stop)
         need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
         q_d, r_d = Dealer.funding_bids(
             need,
@@ -111,14 +107,15 @@ class RepoMarket:
             cfg.dealers.elastic_share,
             rates.iorb + cfg.dealers.elastic_spread_bp / 100.0,
         )
-        q_s, r_s = Bank.borrowing_schedule(
-            reserves, st["lclor"], st["shock_sd"], cost, rates.iorb, penalty
-        )
-        cap = collateral_capacity(model, active_rows, h)
+        q_s, r_s = Bank.borrowing_schedule(reserves, lclor, shock_sd, cost, rates.iorb, penalty)
+        cap = collateral_capacity(model, active, h)
         q_s = _cap_rows(q_s, cap)
         bid_qty = np.concatenate([q_d.ravel(), q_s.ravel()])
         bid_rate = np.concatenate([r_d.ravel(), r_s.ravel()])
-        bid_rows = np.concatenate([np.repeat(dealer_rows, 2), np.repeat(active_rows, q_s.shape[1])])
+        bid_rows = _order_rows(
+            (dealers.rows.start, dealers.rows.stop, q_d.shape[1]),
+            (active.start, active.stop, q_s.shape[1]),
+        )
 
         result = clear_call_market(
             bid_qty,
@@ -169,6 +166,21 @@ class RepoMarket:
             )
         pledge_for(model, bid_rows, result.bid_fill, ask_rows, result.ask_fill, h)
         return result
+
+
+@lru_cache(maxsize=16)
+def _order_rows(*blocks: tuple[int, int, int]) -> np.ndarray:
+    """Ledger row of every order of a book: each block's rows, each repeated for its tranches.
+
+    The layout is the same every day, so the array is built once per layout and shared:
+    callers must not modify it.
+
+    Args:
+        blocks: (first row, end row, tranches per row) of each group of orders, in book order.
+    """
+    return np.concatenate(
+        [np.repeat(np.arange(start, stop), tranches) for start, stop, tranches in blocks]
+    )
 
 
 def _cap_rows(qty: np.ndarray, cap: np.ndarray) -> np.ndarray:

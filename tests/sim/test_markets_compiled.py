@@ -80,3 +80,72 @@ def test_clear_call_market_uses_the_same_numbers(monkeypatch):
     compiled = markets.clear_call_market(*args, sessions=40, imbalance=0.15)
     monkeypatch.setattr(markets, "USE_COMPILED", False)
     assert_identical(markets.clear_call_market(*args, sessions=40, imbalance=0.15), compiled)
+
+
+def bank_inputs(seed: int, n: int = 300) -> tuple[np.ndarray, ...]:
+    """Reserves around the LCLoR (some far above, some far below), costs and penalties."""
+    rng = np.random.default_rng(seed)
+    lclor = rng.exponential(5.0, n)
+    shock_sd = 0.1 + rng.exponential(1.0, n)
+    reserves = lclor + shock_sd * rng.normal(0.0, 3.0, n)
+    cost = rng.exponential(0.05, n)
+    penalty = 5.0 + rng.exponential(1.0, n)
+    return reserves, lclor, shock_sd, cost, penalty
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_bank_schedules_equal_numpy(seed, monkeypatch):
+    from fedplumbing.agents.bank import Bank
+
+    reserves, lclor, shock_sd, cost, penalty = bank_inputs(seed)
+    args = (reserves, lclor, shock_sd, cost, 4.4, penalty)
+    before = (np.array([1.0, 2.0]), np.array([4.3, 4.35]), np.array([9, 12]))
+    compiled = [
+        Bank.lending_schedule(*args),
+        Bank.borrowing_schedule(*args),
+        Bank.borrowing_orders(*args, 3.5, 7, before),
+    ]
+    monkeypatch.setattr(markets, "USE_COMPILED", False)
+    reference = [
+        Bank.lending_schedule(*args),
+        Bank.borrowing_schedule(*args),
+        Bank.borrowing_orders(*args, 3.5, 7, before),
+    ]
+    for got, want in zip(compiled, reference, strict=True):
+        for x, y in zip(got, want, strict=True):
+            assert x.shape == y.shape
+            assert np.array_equal(x, y)
+    assert 2 < reference[2][0].size < reserves.size * 19  # some banks bid, some do not
+
+
+def test_compiled_cash_legs_equal_numpy(monkeypatch):
+    """Payments.cash_legs: the same legs, bit for bit, for sparse and dense cash changes."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    pay = simulate(cfg, 0, days=3, keep_model=True).model.payments
+    rng = np.random.default_rng(3)
+    deltas = []
+    for rows in ([TREASURY, PUBLIC], [TREASURY, FED], [PUBLIC], list(range(pay.zeros().size))):
+        for _ in range(5):
+            delta = pay.zeros()
+            delta[rows] = rng.normal(0.0, 10.0, len(rows)) * (rng.random(len(rows)) < 0.7)
+            deltas.append(delta)
+    delta = pay.zeros()
+    delta[pay.nonbanks[1].rows] = 1.0  # one nonbank population only
+    deltas.append(delta)
+    for delta in deltas:
+        compiled = [(leg.holders, leg.column, np.copy(leg.amount)) for leg in pay.cash_legs(delta)]
+        monkeypatch.setattr(markets, "USE_COMPILED", False)
+        reference = pay.cash_legs(delta)
+        monkeypatch.setattr(markets, "USE_COMPILED", True)
+        assert len(compiled) == len(reference)
+        for (holders, column, amount), leg in zip(compiled, reference, strict=True):
+            assert holders == leg.holders and column == leg.column
+            assert np.array_equal(amount, leg.amount)
+            assert np.array_equal(np.signbit(amount), np.signbit(leg.amount))
