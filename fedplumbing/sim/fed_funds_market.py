@@ -110,12 +110,15 @@ def _repo_floor(model: FedPlumbingModel) -> float:
 
     Yesterday's repo spread to IORB is applied to today's IORB, so that a change of the
     administered rates carries over; -inf when the rule is off or there is no yesterday.
+    The floor stops at IORB: FHLBs do not lend in the model's repo market, so above IORB
+    (stress, when only banks short of reserves still borrow) holding out for the repo rate
+    would leave their cash at the ON RRP; there they take what the fed funds bids pay.
     """
     discount = model.config.fhlbs.repo_discount_bp
     spread = model.recorder.last_repo_spread_bp
     if discount is None or not math.isfinite(spread):
         return -math.inf
-    return model.rates_today.iorb + (spread - discount) / 100.0
+    return model.rates_today.iorb + min(spread - discount, 0.0) / 100.0
 
 
 @lru_cache(maxsize=8)

@@ -39,3 +39,23 @@ def test_firm_repo_pulls_the_effr_up():
         repo = daily["repo_spread_bp"].iloc[5:].median()
     assert repo > -8  # repo was firm in this window
     assert effr[5.0] >= max(effr[None] + 3, repo - 5 - 0.5)
+
+
+def test_repo_floor_follows_yesterdays_repo_spread_but_stops_at_iorb():
+    """Above IORB only banks short of reserves borrow; an FHLB holding out for a stressed
+    repo rate (it does not lend in the model's repo market) would park cash at the ON RRP."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.fed_funds_market import _repo_floor
+    from fedplumbing.sim.model import FedPlumbingModel
+
+    cfg = apply_overrides(load_scenario("default"), {"fhlbs.repo_discount_bp": 5.0})
+    model = FedPlumbingModel(cfg)
+    iorb = model.rates_today.iorb
+    assert _repo_floor(model) == -np.inf  # no yesterday yet
+    model.recorder.last_repo_spread_bp = -20.0
+    assert _repo_floor(model) == pytest.approx(iorb - 0.25)
+    model.recorder.last_repo_spread_bp = 500.0
+    assert _repo_floor(model) == pytest.approx(iorb)
+    off = FedPlumbingModel(apply_overrides(cfg, {"fhlbs.repo_discount_bp": None}))
+    off.recorder.last_repo_spread_bp = -20.0
+    assert _repo_floor(off) == -np.inf
