@@ -49,9 +49,10 @@ class Dealer(PopulationAgent):
             elastic_limit: the most it pays for that elastic part (percent).
         """
         need = np.minimum(need, collateral_capacity)
-        elastic = elastic_share * need
-        qty = np.stack([need - elastic, elastic], axis=1)
-        rate = np.stack(
-            [np.full_like(need, fallback_rate), np.full_like(need, elastic_limit)], axis=1
-        )
+        qty = np.empty((need.size, 2))
+        elastic = np.multiply(elastic_share, need, out=qty[:, 1])
+        np.subtract(need, elastic, out=qty[:, 0])
+        rate = np.empty((need.size, 2))
+        rate[:, 0] = fallback_rate
+        rate[:, 1] = elastic_limit
         return qty, rate

@@ -470,19 +470,26 @@ def _clear_kernel(
         bid_frac[lev] = (acc_w - wb_at[lev]) + bid_part_at[lev]
         bid_val[lev] = (acc_wp - wbp_at[lev]) + bid_part_p_at[lev]
 
-    # each order's fill and average rate
+    # each level's average rate (the division once per level, not once per order: the
+    # same quotient), then each order's fill and average rate
+    ask_avg_at, bid_avg_at = np.zeros(n_lev), np.zeros(n_lev)
+    for lev in range(n_lev):
+        if ask_frac[lev] > 0:
+            ask_avg_at[lev] = ask_val[lev] / ask_frac[lev]
+        if bid_frac[lev] > 0:
+            bid_avg_at[lev] = bid_val[lev] / bid_frac[lev]
     for o in range(na):
         i = asks[o]
         lev = level_of_tick[ask_tick[o]]
         ask_fill[i] = ask_qty[i] * ask_frac[lev]
-        if ask_fill[i] > 0 and ask_frac[lev] > 0:
-            ask_avg[i] = ask_val[lev] / ask_frac[lev]
+        if ask_fill[i] > 0:
+            ask_avg[i] = ask_avg_at[lev]
     for o in range(nb):
         i = bids[o]
         lev = level_of_tick[bid_tick[o]]
         bid_fill[i] = bid_qty[i] * bid_frac[lev]
-        if bid_fill[i] > 0 and bid_frac[lev] > 0:
-            bid_avg[i] = bid_val[lev] / bid_frac[lev]
+        if bid_fill[i] > 0:
+            bid_avg[i] = bid_avg_at[lev]
 
     # volume-weighted percentiles of the session prices (stable insertion sort by price)
     order = np.arange(n_ses)

@@ -121,12 +121,22 @@ def _sums_by_row_loops(
     """`OvernightBook._sums_by_row` as one loop (`np.bincount` adds in index order too)."""
     skip_zero = amounts.size > n
     total, value = np.zeros(n), np.zeros(n)
+    # a row's orders are mostly adjacent: its sums are carried in registers while the row
+    # repeats and stored when it changes (the same additions in the same order)
+    row, acc_total, acc_value = -1, 0.0, 0.0
     for i in range(amounts.size):
         a = amounts[i]
         if skip_zero and a == 0:
             continue
-        total[rows[i]] += a
-        value[rows[i]] += a * rates[i]
+        r = rows[i]
+        if r != row:
+            if row >= 0:
+                total[row], value[row] = acc_total, acc_value
+            row, acc_total, acc_value = r, total[r], value[r]
+        acc_total += a
+        acc_value += a * rates[i]
+    if row >= 0:
+        total[row], value[row] = acc_total, acc_value
     return total, value
 
 

@@ -149,3 +149,27 @@ def test_compiled_cash_legs_equal_numpy(monkeypatch):
             assert holders == leg.holders and column == leg.column
             assert np.array_equal(amount, leg.amount)
             assert np.array_equal(np.signbit(amount), np.signbit(leg.amount))
+
+
+@pytest.mark.parametrize("n_orders", [7, 40, 5000])
+def test_compiled_overnight_sums_equal_numpy(n_orders, monkeypatch):
+    """OvernightBook sums per row: runs of one row, rows that come back later, zero fills."""
+    from fedplumbing.sim.overnight import OvernightBook
+
+    class _Ledger:
+        n_holders = 30
+
+    book = OvernightBook.__new__(OvernightBook)
+    book.ledger = _Ledger()
+    rng = np.random.default_rng(n_orders)
+    rows = np.sort(rng.integers(0, 30, n_orders))
+    rows[: n_orders // 3] = rng.integers(0, 30, n_orders // 3)  # rows out of order too
+    amounts = rng.lognormal(0.0, 3.0, n_orders) * (rng.random(n_orders) < 0.6)
+    rates = 4.0 + rng.normal(0.0, 1.0, n_orders)
+    compiled = book._sums_by_row(rows, amounts, rates)
+    monkeypatch.setattr(markets, "USE_COMPILED", False)
+    reference = book._sums_by_row(rows, amounts, rates)
+    for got, want in zip(compiled, reference, strict=True):
+        assert np.array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert np.count_nonzero(reference[0]) > 3
