@@ -9,14 +9,13 @@ arbitrage (borrow below IORB, earn IORB) and banks short of reserves.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fedplumbing.agents.bank import Bank
 from fedplumbing.agents.fhlb import FHLB
-from fedplumbing.sim.markets import Clearing, clear_call_market
+from fedplumbing.sim.markets import Clearing, clear_call_market, order_rows
 
 if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
@@ -57,7 +56,10 @@ class FedFundsMarket:
         )
         ask_qty = np.concatenate([q_f.ravel(), q_b.ravel()])
         ask_rate = np.concatenate([r_f.ravel(), r_b.ravel()])
-        ask_rows = _ask_rows(fhlbs.rows.start, fhlbs.rows.stop, banks.rows.start, n, q_b.shape[1])
+        ask_rows = order_rows(
+            (fhlbs.rows.start, fhlbs.rows.stop, 1),
+            (banks.rows.start, banks.rows.start + n, q_b.shape[1]),
+        )
 
         # bids: foreign banks' arbitrage, and every bank that may end the day short; most
         # tranches are empty (a bank far from its LCLoR bids nothing) and are left out, so
@@ -119,16 +121,3 @@ def _repo_floor(model: FedPlumbingModel) -> float:
     if discount is None or not math.isfinite(spread):
         return -math.inf
     return model.rates_today.iorb + min(spread - discount, 0.0) / 100.0
-
-
-@lru_cache(maxsize=8)
-def _ask_rows(
-    fhlb_start: int, fhlb_stop: int, bank_start: int, n: int, tranches: int
-) -> np.ndarray:
-    """Ledger row of every ask: each FHLB, then each tranche of the `n` active banks.
-
-    The same every day: built once per layout and shared (callers must not modify it).
-    """
-    return np.concatenate(
-        [np.arange(fhlb_start, fhlb_stop), bank_start + np.repeat(np.arange(n), tranches)]
-    )

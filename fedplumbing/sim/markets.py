@@ -113,6 +113,23 @@ def _empty(bid_qty: np.ndarray, ask_qty: np.ndarray) -> Clearing:
     )
 
 
+@lru_cache(maxsize=32)
+def order_rows(*blocks: tuple[int, int, int]) -> np.ndarray:
+    """Ledger row of every order of a book: each block's rows, each repeated for its tranches.
+
+    The layout is the same every day, so the array is built once per layout and shared
+    (read-only).
+
+    Args:
+        blocks: (first row, end row, tranches per row) of each group of orders, in book order.
+    """
+    rows = np.concatenate(
+        [np.repeat(np.arange(start, stop), tranches) for start, stop, tranches in blocks]
+    )
+    rows.flags.writeable = False
+    return rows
+
+
 def clear_call_market(
     bid_qty: np.ndarray,
     bid_rate: np.ndarray,

@@ -9,7 +9,6 @@ moves into the lenders' custody until tomorrow's unwind.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +16,7 @@ import numpy as np
 from fedplumbing.agents.bank import Bank
 from fedplumbing.agents.dealer import Dealer
 from fedplumbing.agents.mmf import MoneyMarketFund
-from fedplumbing.sim.markets import Clearing, clear_call_market
+from fedplumbing.sim.markets import Clearing, clear_call_market, order_rows
 from fedplumbing.sim.payments import FED
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ class RepoMarket:
         ops = model.fed_repo_ops_today
         ask_qty = np.concatenate([q_m.ravel(), q_b.ravel(), [ops]])
         ask_rate = np.concatenate([r_m.ravel(), r_b.ravel(), [rates.iorb]])
-        ask_rows = _order_rows(
+        ask_rows = order_rows(
             (mmfs.rows.start, mmfs.rows.stop, q_m.shape[1]),
             (active.start, active.stop, q_b.shape[1]),
             (FED, FED + 1, 1),
@@ -112,7 +111,7 @@ class RepoMarket:
         q_s = _cap_rows(q_s, cap)
         bid_qty = np.concatenate([q_d.ravel(), q_s.ravel()])
         bid_rate = np.concatenate([r_d.ravel(), r_s.ravel()])
-        bid_rows = _order_rows(
+        bid_rows = order_rows(
             (dealers.rows.start, dealers.rows.stop, q_d.shape[1]),
             (active.start, active.stop, q_s.shape[1]),
         )
@@ -166,21 +165,6 @@ class RepoMarket:
             )
         pledge_for(model, bid_rows, result.bid_fill, ask_rows, result.ask_fill, h)
         return result
-
-
-@lru_cache(maxsize=16)
-def _order_rows(*blocks: tuple[int, int, int]) -> np.ndarray:
-    """Ledger row of every order of a book: each block's rows, each repeated for its tranches.
-
-    The layout is the same every day, so the array is built once per layout and shared:
-    callers must not modify it.
-
-    Args:
-        blocks: (first row, end row, tranches per row) of each group of orders, in book order.
-    """
-    return np.concatenate(
-        [np.repeat(np.arange(start, stop), tranches) for start, stop, tranches in blocks]
-    )
 
 
 def _cap_rows(qty: np.ndarray, cap: np.ndarray) -> np.ndarray:
