@@ -41,6 +41,8 @@ __all__ = [
     "load_admin_rates",
     "load_series",
     "replay_inputs",
+    "reserves_level_correction",
+    "week_average",
     "weekly_fed_assets",
 ]
 
@@ -306,6 +308,39 @@ def distribute_weekly(
 # --------------------------------------------------------------------------- #
 # Replay inputs
 # --------------------------------------------------------------------------- #
+def week_average(daily: pd.Series, wednesdays: pd.DatetimeIndex) -> pd.Series:
+    """H.4.1 week averages of a daily business-day series: Thursday to Wednesday, 7 days.
+
+    The Fed averages over the seven calendar days ending on Wednesday, a weekend or holiday
+    carrying the previous business day's balance (a Friday counts three times). Weeks that
+    start before the series does get NaN.
+
+    Args:
+        daily: values on business days (NaN days are filled from the day before).
+        wednesdays: the weeks' last days.
+    """
+    daily = daily.dropna()
+    if daily.empty:
+        return pd.Series(np.nan, index=wednesdays)
+    days = pd.date_range(daily.index[0], max(daily.index[-1], wednesdays.max()), freq="D")
+    filled = daily.reindex(days).ffill()
+    avg = filled.rolling(7, min_periods=7).mean()
+    return avg.reindex(wednesdays)
+
+
+def reserves_level_correction(wednesdays: pd.DatetimeIndex) -> pd.Series:
+    """Wednesday-level reserves minus WRESBAL (a week average), estimated from daily ON RRP.
+
+    Within a week, the Fed's assets, the TGA and currency move little next to the ON RRP's
+    period-end swings, so reserves + ON RRP is taken as constant over the week: reserves on
+    Wednesday = WRESBAL + (week average - Wednesday level) of ON RRP. NaN where the shipped
+    daily ON RRP (2017-01-03..2020-02) does not cover the whole week.
+    """
+    rrp = load_series("RRPONTSYD")
+    wednesday = rrp.reindex(wednesdays)
+    return week_average(rrp, wednesdays) - wednesday
+
+
 @functools.cache
 def _weekly_fed_assets_cached() -> pd.DataFrame:
     walcl = load_series("WALCL", folder="inputs")
@@ -315,6 +350,9 @@ def _weekly_fed_assets_cached() -> pd.DataFrame:
     other_aut = load_series("OTHER_AUTONOMOUS")
 
     weeks = walcl.index
+    # OTHER_AUTONOMOUS subtracts WRESBAL, a week average, from Wednesday levels; put it on a
+    # Wednesday-level footing where the daily ON RRP allows (see `reserves_level_correction`)
+    other_aut = other_aut - reserves_level_correction(other_aut.index).fillna(0.0)
     nontsy = walcl - treast.reindex(weeks)  # MBS + agency debt + other assets (+ lending)
 
     # Other assets: linear trend of WALCL - TREAST - MBST over the MBST sample (2017-01 to
@@ -391,6 +429,11 @@ def weekly_fed_assets() -> pd.DataFrame:
     * ``other_autonomous_gross``: OTHER_AUTONOMOUS = WALCL - TGA - reserves - ON RRP, i.e.
       currency, the foreign official repo pool, other liabilities and capital. Fed repo
       lending raises WALCL and reserves equally, so this series does not move with it.
+      The shipped series subtracts WRESBAL, a week average, from Wednesday levels; where the
+      daily ON RRP covers the week (2017-01-11..2020-02-26) it is put on a Wednesday footing
+      with :func:`reserves_level_correction`. Without it, a quarter-end ON RRP spike on a
+      Friday shows up as a $100-150B one-week jump of "other factors" that the replay would
+      feed in as a drain of liquidity.
     * ``other_autonomous``: gross minus E, the *net* other autonomous factors. With this
       choice, on every Wednesday, soma_outright - tga - other_autonomous = reserves + ON RRP
       - fed_lending_est, so the model's own repo lending supplies the rest; E cancels out of
@@ -497,9 +540,10 @@ def actual_outcomes(business_days: npt.ArrayLike | None = None) -> pd.DataFrame:
 
     Columns:
 
-    * ``reserves``: WRESBAL (US$ billions), weekly Wednesday levels forward-filled to the
+    * ``reserves``: WRESBAL (US$ billions), H.4.1 week averages (the seven days to each
+      Wednesday, see :func:`week_average`) placed on the Wednesday and forward-filled to the
       following days (NaN before the first observation, 2017-01-04). A holiday Wednesday's
-      level is placed on the business day before it.
+      value is placed on the business day before it.
     * ``reserves_observed``: True on the days that carry a Wednesday observation.
     * ``on_rrp``: RRPONTSYD, ON RRP take-up (US$ billions, daily; NaN on the few days FRED has
       no value, e.g. around Good Friday and 2018-12-05).

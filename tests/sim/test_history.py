@@ -214,13 +214,48 @@ def test_replay_matches_wednesday_levels(replay: pd.DataFrame) -> None:
 
 
 def test_replay_liquidity_identity_on_wednesdays() -> None:
+    """Wednesday levels: reserves (WRESBAL, a week average, put on a Wednesday footing)."""
     weekly = h.weekly_fed_assets().loc[:"2020-02-26"]
-    reserves = h.load_series("WRESBAL")
     on_rrp = h.load_series("RRPONTSYD")
     days = weekly.index.intersection(on_rrp.index)
+    reserves = h.load_series("WRESBAL") + h.reserves_level_correction(days).fillna(0.0)
     liquidity = weekly.soma_outright - weekly.tga - weekly.other_autonomous
     expected = reserves + on_rrp - weekly.fed_lending_est
     np.testing.assert_allclose(liquidity.loc[days], expected.loc[days], atol=1e-6)
+
+
+def test_week_average_is_the_seven_days_to_wednesday() -> None:
+    """H.4.1 averages: a Friday counts for the weekend too; a partial week is unknown."""
+    days = pd.DatetimeIndex(bdays("2017-03-20", "2017-04-05").astype("datetime64[ns]"))
+    values = pd.Series(0.0, index=days)
+    values["2017-03-31"] = 7.0  # a Friday
+    values["2017-04-05"] = 70.0  # a Wednesday
+    avg = h.week_average(values, pd.DatetimeIndex(["2017-03-22", "2017-03-29", "2017-04-05"]))
+    assert np.isnan(avg["2017-03-22"])  # its Thursday precedes the series
+    assert avg["2017-03-29"] == 0.0
+    assert avg["2017-04-05"] == pytest.approx((3 * 7.0 + 70.0) / 7)
+
+
+def test_reserves_level_correction_removes_the_quarter_end_artifact() -> None:
+    """OTHER_AUTONOMOUS subtracts a week-average WRESBAL from Wednesday levels.
+
+    Around the quarter-end of March 2017 the ON RRP spiked on Friday 31 March, so the week's
+    average reserves lay far below Wednesday 5 April's level, and the raw series shows other
+    factors jumping by $146B for one week; corrected, they move by less than $15B.
+    """
+    wednesdays = pd.DatetimeIndex(["2017-03-29", "2017-04-05", "2017-04-12"])
+    corr = h.reserves_level_correction(wednesdays)
+    rrp = h.load_series("RRPONTSYD")
+    week = rrp["2017-03-30":"2017-04-05"]
+    expected = (week.sum() + 2 * week["2017-03-31"]) / 7 - week["2017-04-05"]
+    assert corr["2017-04-05"] == pytest.approx(expected)
+    assert corr["2017-04-05"] > 50
+    raw = h.load_series("OTHER_AUTONOMOUS").loc[wednesdays]
+    fixed = h.weekly_fed_assets().other_autonomous_gross.loc[wednesdays]
+    assert raw.diff().abs().max() > 140
+    assert fixed.diff().abs().max() < 15
+    # no correction where the daily ON RRP does not cover the week
+    assert np.isnan(h.reserves_level_correction(pd.DatetimeIndex(["2017-01-04"])).iloc[0])
 
 
 def test_replay_excludes_the_repo_operations() -> None:
