@@ -284,8 +284,29 @@ class Dealers:
     distribution_days: float = param(
         4.0, 0.1, 100, "days", "half-life of auction inventory sold to investors"
     )
+    foreign_share: float = param(
+        0.5, 0, 1, "share", "share of dealers owned by foreign banks (they window-dress)"
+    )
     quarter_end_capacity: float = param(
-        0.85, 0.1, 1, "share", "balance-sheet capacity at quarter-ends"
+        0.85,
+        0.1,
+        1,
+        "share",
+        "foreign dealers' hedge-fund repo book at quarter-ends, as a share of its trend",
+    )
+    month_end_capacity: float = param(
+        1.0,
+        0.1,
+        1,
+        "share",
+        "foreign dealers' hedge-fund repo book at other month-ends, as a share of its trend",
+    )
+    quarter_end_window_days: int = param(
+        5,
+        0,
+        40,
+        "business days",
+        "days before a quarter-end over which foreign dealers shrink toward that capacity",
     )
     haircut: float = param(0.02, 0, 0.5, "share", "haircut on Treasuries in private repo")
     hedge_fund_growth: float = param(0.0, -1, 5, "share/year", "growth of hedge-fund repo")

@@ -70,13 +70,21 @@ def hedge_fund_flows(model: FedPlumbingModel) -> None:
     """Hedge funds borrow back toward their trend demand for dealer repo financing."""
     from fedplumbing.sim.facilities import change_hedge_fund_lending, reset_rehypothecable
 
-    dealers = model.dealers
+    dealers, day = model.dealers, model.day
     trend = dealers["hedge_fund_base"] * (1.0 + model.config.dealers.hedge_fund_growth) ** (
-        model.day / 252.0
+        day / 252.0
     )
+    capacity = model.window_dressing.target[day]
+    if capacity != 1.0:
+        # foreign dealers window-dress toward a period end (see sim/window_dressing.py)
+        trend = np.where(dealers["foreign"], capacity * trend, trend)
     gap = trend - model.ledger.held("hf_repo", dealers.rows)
     if np.any(np.abs(gap) > 1e-9):
-        change_hedge_fund_lending(model, HEDGE_FUND_REVERSION * gap, "hedge-fund lending")
+        change = HEDGE_FUND_REVERSION * gap
+        if model.window_dressing.binding[day]:
+            # on the period end itself, the foreign books are cut to capacity at once
+            change = np.where(dealers["foreign"], np.minimum(change, gap), change)
+        change_hedge_fund_lending(model, change, "hedge-fund lending")
     else:
         reset_rehypothecable(model)  # yesterday's collateral has come back
 

@@ -24,7 +24,7 @@ from fedplumbing.sim import interest, private_income
 from fedplumbing.sim.calendar import Calendar, CalendarRules
 from fedplumbing.sim.config import ScenarioConfig
 from fedplumbing.sim.drivers import make_driver
-from fedplumbing.sim.facilities import Facilities
+from fedplumbing.sim.facilities import Facilities, change_hedge_fund_lending
 from fedplumbing.sim.fed_funds_market import FedFundsMarket
 from fedplumbing.sim.ledger import Ledger
 from fedplumbing.sim.metrics import DailyRecorder
@@ -32,6 +32,7 @@ from fedplumbing.sim.opening import build_populations, post_opening_balances
 from fedplumbing.sim.overnight import OvernightBook
 from fedplumbing.sim.payments import FED, Payments
 from fedplumbing.sim.repo_market import RepoMarket
+from fedplumbing.sim.window_dressing import WindowDressing
 
 
 class FedPlumbingModel(mesa.Model):
@@ -105,6 +106,11 @@ class FedPlumbingModel(mesa.Model):
         hf = led.held("hf_repo", self.dealers.rows)
         led.set_rehypothecable("coupons", self.dealers.rows, hf / (1 - config.dealers.haircut))
         self.dealers.state["hedge_fund_base"] = hf.copy()
+        self.window_dressing = WindowDressing.build(self.calendar, config.dealers)
+        if self.window_dressing.opening < 1.0:
+            # the books open as yesterday's period end left them
+            cut = (self.window_dressing.opening - 1.0) * hf * self.dealers["foreign"]
+            change_hedge_fund_lending(self, cut, "opening window dressing")
         self.dealers.state["normal_bills"] = led.held("bills", self.dealers.rows).copy()
         self.dealers.state["normal_coupons"] = led.held("coupons", self.dealers.rows).copy()
 

@@ -57,8 +57,7 @@ def build_populations(cfg: ScenarioConfig, rng: np.random.Generator) -> dict[str
             lclor_share[group] *= mean * assets[group].sum() / w.sum()
     # foreign banks at evenly spaced size ranks (the largest banks are domestic), so that
     # the foreign share, and the fed funds arbitrage capacity, is the same in every size band
-    rank_share = bk.foreign_share * np.arange(p.banks + 1)
-    foreign = np.floor(rank_share[1:] + 1e-9) > np.floor(rank_share[:-1] + 1e-9)
+    foreign = evenly_spaced(p.banks, bk.foreign_share)
     cost_bp = np.maximum(
         bk.balance_sheet_cost_bp + bk.cost_dispersion_bp * rng.standard_normal(p.banks), 0.0
     )
@@ -83,7 +82,10 @@ def build_populations(cfg: ScenarioConfig, rng: np.random.Generator) -> dict[str
         / 100.0,
     }
     d = pops["dealers"]
-    d.state = {"share": pareto_sizes(rng, p.dealers, cfg.dealers.size_tail, 1.0)}
+    d.state = {
+        "share": pareto_sizes(rng, p.dealers, cfg.dealers.size_tail, 1.0),
+        "foreign": evenly_spaced(p.dealers, cfg.dealers.foreign_share),
+    }
     f = pops["fhlbs"]
     f.state = {"share": np.full(p.fhlbs, 1.0 / p.fhlbs)}
 
@@ -94,6 +96,15 @@ def build_populations(cfg: ScenarioConfig, rng: np.random.Generator) -> dict[str
     for pop, size in ((m, m["assets"]), (d, d["share"]), (f, f["share"])):
         pop.custodian = assign_custodians(size, weights)
     return pops
+
+
+def evenly_spaced(n: int, share: float) -> np.ndarray:
+    """Flags `share` of `n` agents sorted by size, at evenly spaced ranks (the largest not).
+
+    Used for foreign ownership, so that the foreign share is the same in every size band.
+    """
+    rank_share = share * np.arange(n + 1)
+    return np.floor(rank_share[1:] + 1e-9) > np.floor(rank_share[:-1] + 1e-9)
 
 
 def assign_custodians(sizes: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -60,6 +60,8 @@ LAB = {
     "fhlbs.fed_funds_share": 1.0,
     "fhlbs.corridor_share": 0.0,
     "fhlbs.repo_discount_bp": None,
+    "dealers.quarter_end_capacity": 1.0,
+    "dealers.month_end_capacity": 1.0,
 }
 TAX_DAY = pd.Timestamp("2019-09-16")  # 15 Sep 2019 is a Sunday: the rule rolls to Monday
 
