@@ -24,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="where to write the TOML (default: the shipped calibrated.toml)",
     )
+    parser.add_argument(
+        "--params",
+        metavar="KEY,KEY",
+        default=None,
+        help="search only these parameters (dotted keys); the others keep their calibrated "
+        "values (default: all of them)",
+    )
     parser.add_argument("--version", dest="cal_version", default=None, help="version label")
     parser.set_defaults(func=cmd_calibrate)
 
@@ -53,12 +60,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"[{i}] loss {loss:.3f} " + " ".join(f"{k}={v:.4g}" for k, v in ov.items()))
 
     workers = parse_int("--workers", args.workers, 1)
-    result = calibrate(seeds, budget, callback=report, workers=workers)
+    params = list(PARAMETERS)
+    if args.params is not None:
+        known = {p.key: p for p in PARAMETERS}
+        keys = [k.strip() for k in args.params.split(",") if k.strip()]
+        unknown = [k for k in keys if k not in known]
+        if unknown or not keys:
+            raise ConfigError(
+                f"--params: unknown parameter {', '.join(unknown) or '(none given)'}; "
+                f"allowed: {', '.join(known)}"
+            )
+        params = [known[k] for k in keys]
+    result = calibrate(seeds, budget, params=params, callback=report, workers=workers)
     out = Path(args.out) if args.out else calibration_path()
     keep = {}
     if calibration_path().is_file():
         old = tomllib.loads(calibration_path().read_text()).get("parameters", {})
-        searched = {p.key for p in PARAMETERS}
+        searched = {p.key for p in params}
         keep = {
             s: {k: v for k, v in vals.items() if f"{s}.{k}" not in searched}
             for s, vals in old.items()

@@ -96,3 +96,38 @@ def test_calibrate_improves_loss():
     )
     assert result.evaluations == 3
     assert result.loss == min(seen)
+
+
+def test_calibrate_params_must_be_known(tmp_path, capsys):
+    from fedplumbing.sim.cli import main
+
+    out = tmp_path / "cal.toml"
+    code = main(["calibrate", "--params", "banks.lclor", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--params: unknown parameter banks.lclor" in err and "banks.lclor_scale" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_calibrate_a_subset_keeps_the_other_parameters(tmp_path, capsys):
+    """`--params` searches only what it names; the rest of the shipped file is kept."""
+    from fedplumbing.sim.cli import main
+
+    out = tmp_path / "cal.toml"
+    code = main(
+        [
+            "calibrate",
+            "--params",
+            "replay.tga_bill_share",
+            "--seeds",
+            "0",
+            "--max-evaluations",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    new = tomllib.loads(out.read_text())["parameters"]
+    old = tomllib.loads(cal.calibration_path().read_text())["parameters"]
+    assert new == old  # one evaluation: the start point, every other value carried over
