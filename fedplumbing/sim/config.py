@@ -399,7 +399,7 @@ class Replay:
         "public pays or is paid directly)",
     )
     tga_smoothing_days: int = param(
-        20, 1, 120, "days", "trailing window (business days) of the TGA trend that bills finance"
+        10, 1, 120, "days", "trailing window (business days) of the TGA trend that bills finance"
     )
 
 
