@@ -30,6 +30,7 @@ class Fed(mesa.Agent):
         soma: the securities portfolio by remaining maturity (its totals always equal the
             Fed's holdings in the ledger).
         repo_ops_days_left: days of temporary repo operations still to run.
+        repo_ops_day: operations run so far in the current episode (0 when none runs).
         income_today: today's interest income by asset and liability (set by
             `fedplumbing.sim.interest.accrue`).
         remitted_today: today's remittance to the Treasury ($bn).
@@ -60,6 +61,7 @@ class Fed(mesa.Agent):
         self._rate_changes = sorted(config.rates.changes, key=lambda c: c.date)
         self._runoff_steps = sorted(config.fed.runoff, key=lambda r: r.date)
         self.repo_ops_days_left = 0
+        self.repo_ops_day = 0
         self.income_today = FedIncome()
         self.remitted_today = 0.0
         self.overnight_interest_due = (0.0, 0.0)
@@ -128,11 +130,23 @@ class Fed(mesa.Agent):
             self.repo_ops_days_left = self.config.fed.repo_ops_days
 
     def repo_operation_today(self) -> float:
-        """Size of today's temporary repo operation ($bn; 0 if none)."""
-        if self.repo_ops_days_left > 0:
-            self.repo_ops_days_left -= 1
-            return self.config.fed.repo_ops_size
-        return 0.0
+        """Size of today's temporary repo operation ($bn; 0 if none).
+
+        An episode may start smaller (`fed.repo_ops_first_size`) and grow linearly to
+        `fed.repo_ops_size` over `fed.repo_ops_ramp_days`, as the Desk scaled up its
+        operations in 2019; a trigger during an episode extends it without restarting the ramp.
+        """
+        if self.repo_ops_days_left <= 0:
+            self.repo_ops_day = 0
+            return 0.0
+        self.repo_ops_days_left -= 1
+        f = self.config.fed
+        day, self.repo_ops_day = self.repo_ops_day, self.repo_ops_day + 1
+        if f.repo_ops_first_size is None or day >= f.repo_ops_ramp_days:
+            return f.repo_ops_size
+        return f.repo_ops_first_size + (f.repo_ops_size - f.repo_ops_first_size) * (
+            day / f.repo_ops_ramp_days
+        )
 
     @property
     def wam_years(self) -> float:

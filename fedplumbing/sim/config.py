@@ -156,6 +156,17 @@ class Fed:
     )
     repo_ops_size: float = param(75.0, 0, 5000, "$bn", "size of a Fed repo operation")
     repo_ops_days: int = param(20, 1, 2000, "days", "days operations continue once triggered")
+    repo_ops_first_size: float | None = param(
+        None,
+        0,
+        5000,
+        "$bn",
+        "size of the first operation, growing to repo_ops_size over repo_ops_ramp_days "
+        "(None: full size from the start)",
+    )
+    repo_ops_ramp_days: int = param(
+        0, 0, 2000, "days", "business days over which operations grow to repo_ops_size"
+    )
 
 
 @dataclass(frozen=True)

@@ -134,3 +134,29 @@ def test_identities_hold_through_a_spike_with_fed_operations_and_deleveraging():
         used["fed_repo"] += float(model.ledger.held("fed_repo", FED))
         used["hedge_fund_cut"] += model.facilities.today.get("hedge_fund_cut", 0.0)
     assert used["fed_repo"] > 0 and used["hedge_fund_cut"] > 0
+
+
+def test_fed_operations_ramp_up_and_a_new_trigger_does_not_restart_the_ramp(small_default):
+    """Operations start at their first size, grow linearly, then hold; re-triggering within an
+    episode extends it at the size reached; a new episode starts small again."""
+    cfg = apply_overrides(
+        small_default,
+        {
+            "fed.repo_ops_trigger_bp": 50.0,
+            "fed.repo_ops_size": 200.0,
+            "fed.repo_ops_days": 6,
+            "fed.repo_ops_first_size": 80.0,
+            "fed.repo_ops_ramp_days": 4,
+        },
+    )
+    fed = FedPlumbingModel(cfg).fed
+    fed.react(60.0)
+    sizes = [fed.repo_operation_today() for _ in range(3)]
+    fed.react(60.0)  # still high: the episode is extended, the ramp goes on
+    sizes += [fed.repo_operation_today() for _ in range(7)]
+    assert sizes == [80.0, 110.0, 140.0, 170.0, 200.0, 200.0, 200.0, 200.0, 200.0, 0.0]
+    fed.react(60.0)
+    assert fed.repo_operation_today() == 80.0  # a new episode
+    fed.react(10.0)  # below the trigger: no extension
+    assert [fed.repo_operation_today() for _ in range(5)][-1] == 200.0
+    assert fed.repo_operation_today() == 0.0
