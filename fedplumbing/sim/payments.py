@@ -14,7 +14,7 @@ import numpy as np
 
 from fedplumbing.agents.base import Population
 from fedplumbing.sim import markets
-from fedplumbing.sim.ledger import Ledger, Leg
+from fedplumbing.sim.ledger import Ledger, Leg, add_legs
 
 FED, TREASURY, PUBLIC = 0, 1, 2
 
@@ -72,6 +72,18 @@ class Payments:
         self._custodian_counts = np.array(self._n_custodians, dtype=np.int64)
         self._deposits = np.zeros(banks.size)
         self._reserves = np.zeros(banks.size)
+        # the cash columns, in the order `_pay_loops` takes them
+        self._columns = np.array(
+            [
+                self._dep_a,
+                self._dep_l,
+                self._reserves_a,
+                self._reserves_l,
+                self._tga_a,
+                self._tga_l,
+            ],
+            dtype=np.int64,
+        )
 
     def zeros(self) -> np.ndarray:
         """A vector of zeros with one entry per ledger row."""
@@ -194,12 +206,42 @@ class Payments:
         self.pay(label, delta, Leg(payer, eq, -amount), Leg(payee, eq, amount), amount=abs(amount))
 
     def pay(self, label: str, delta: np.ndarray, *other: Leg, amount: float | None = None) -> None:
-        """Post cash changes `delta` together with the legs they pay for."""
-        self.ledger.post(
-            label,
-            *self.cash_legs(delta),
-            *other,
-            amount=amount if amount is not None else float(np.sum(np.maximum(delta, 0.0))),
+        """Post cash changes `delta` together with the legs they pay for.
+
+        Args:
+            label: name of the payment (for the day's flow log).
+            delta: cash change by ledger row ($bn), positive = receives.
+            other: the legs that the cash pays for (applied after the cash legs).
+            amount: size to log (default: the gross cash received, sum(max(delta, 0))).
+        """
+        self.ledger.post(label, *other, amount=amount, cash=(self, delta))
+
+    def apply_cash(self, balances: np.ndarray, delta: np.ndarray) -> float:
+        """Add the cash legs of `delta` to `balances` (the ledger's matrix; see `Ledger.post`).
+
+        Compiled, one loop computes the legs and adds them, the same additions in the same
+        order as posting `cash_legs(delta)`; it also sums the cash received.
+
+        Returns:
+            The gross cash received, sum(max(delta, 0)), as `np.sum` computes it.
+        """
+        if not markets.USE_COMPILED:
+            add_legs(balances, self.cash_legs(delta))
+            return float(np.sum(np.maximum(delta, 0.0)))
+        public = delta[PUBLIC]
+        return _pay_kernel(
+            balances,
+            delta,
+            self._columns,
+            self.banks.rows.start,
+            self._nonbank_starts,
+            self._nonbank_sizes,
+            self._custodians,
+            self._custodian_counts,
+            public,
+            self.public_deposit_weights() if public else self._deposits,
+            self._deposits,
+            self._reserves,
         )
 
 
@@ -273,3 +315,91 @@ def _cash_loops(
 
 
 _cash_kernel = markets.compiled(_cash_loops)
+
+
+def _pay_loops(
+    balances: np.ndarray,
+    delta: np.ndarray,
+    columns: np.ndarray,
+    bank_start: int,
+    nonbank_starts: np.ndarray,
+    nonbank_sizes: np.ndarray,
+    custodians: np.ndarray,
+    custodian_counts: np.ndarray,
+    public: float,
+    weights: np.ndarray,
+    deposits: np.ndarray,
+    reserves: np.ndarray,
+) -> float:
+    """Add the cash legs of `delta` to `balances`, as posting `Payments.cash_legs` would.
+
+    The legs are computed by `_cash_loops` (into `deposits` and `reserves`) and added leg
+    after leg, in the order `cash_legs` lists them; the Fed's reserve liability changes by
+    the banks' reserves summed as `np.sum` does.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        delta: cash change by ledger row.
+        columns: the columns of deposits (asset, liability), reserves (asset, liability) and
+            the TGA (asset, liability).
+        bank_start: the first bank's row.
+        nonbank_starts: first row of each nonbank population.
+        nonbank_sizes: size of each nonbank population.
+        custodians: every nonbank's custodian bank, population after population.
+        custodian_counts: number of custodians of each population.
+        public: the public's cash change.
+        weights: the public's deposit weights by bank (unused when `public` is 0).
+        deposits: buffer for the change of each bank's deposit liabilities.
+        reserves: buffer for the change of each bank's reserves.
+
+    Returns:
+        The gross cash received: the sum of the positive entries of `delta`, as
+        `np.sum(np.maximum(delta, 0.0))` computes it.
+    """
+    paid = _cash_kernel(
+        delta,
+        bank_start,
+        nonbank_starts,
+        nonbank_sizes,
+        custodians,
+        custodian_counts,
+        public,
+        weights,
+        deposits,
+        reserves,
+    )
+    dep_a, dep_l, res_a, res_l, tga_a, tga_l = (
+        columns[0],
+        columns[1],
+        columns[2],
+        columns[3],
+        columns[4],
+        columns[5],
+    )
+    n_pops = nonbank_starts.size
+    for p in range(n_pops):
+        if paid >> p & 1:
+            start = nonbank_starts[p]
+            for i in range(start, start + nonbank_sizes[p]):
+                balances[i, dep_a] += delta[i]
+    if public != 0:
+        balances[PUBLIC, dep_a] += public
+    if paid >> n_pops & 1:
+        for b in range(deposits.size):
+            balances[bank_start + b, dep_l] += deposits[b]
+    if paid >> (n_pops + 1) & 1:
+        for b in range(reserves.size):
+            balances[bank_start + b, res_a] += reserves[b]
+        balances[FED, res_l] += markets.numpy_sum(reserves)
+    treasury = delta[TREASURY]
+    if treasury != 0:
+        balances[TREASURY, tga_a] += treasury
+        balances[FED, tga_l] += treasury
+    received = np.empty(delta.size)
+    for i in range(delta.size):
+        # np.maximum(delta, 0.0): NaN propagates (the sign of a zero cannot change the sum)
+        received[i] = delta[i] if delta[i] >= 0.0 or delta[i] != delta[i] else 0.0
+    return markets.numpy_sum(received)
+
+
+_pay_kernel = markets.compiled(_pay_loops)

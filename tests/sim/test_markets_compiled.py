@@ -173,3 +173,55 @@ def test_compiled_overnight_sums_equal_numpy(n_orders, monkeypatch):
         assert np.array_equal(got, want)
         assert np.array_equal(np.signbit(got), np.signbit(want))
     assert np.count_nonzero(reference[0]) > 3
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 127, 128, 129, 200, 511, 4838, 20001])
+def test_compiled_numpy_sum_equals_np_sum(size):
+    """markets.numpy_sum: numpy's pairwise summation, bit for bit, at every block boundary."""
+    rng = np.random.default_rng(size)
+    for trial in range(10):
+        values = rng.standard_normal(size) * 10.0 ** rng.integers(-8, 9, size)
+        if trial % 2:
+            values[rng.random(size) < 0.5] = 0.0
+        want = np.sum(values)
+        got = markets.numpy_sum(values)
+        assert np.float64(got).tobytes() == want.tobytes()
+
+
+def test_compiled_payment_equals_posting_its_legs(monkeypatch):
+    """Payments.apply_cash adds the cash legs to the matrix as posting them would, bit for bit."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.ledger import add_legs
+    from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 300, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    pay, balances = model.payments, model.ledger.balances
+    rng = np.random.default_rng(5)
+    deltas = []
+    for rows in ([TREASURY, PUBLIC], [TREASURY, FED], [PUBLIC], list(range(pay.zeros().size))):
+        for _ in range(5):
+            delta = pay.zeros()
+            delta[rows] = rng.normal(0.0, 10.0, len(rows)) * (rng.random(len(rows)) < 0.7)
+            deltas.append(delta)
+    delta = pay.zeros()
+    delta[pay.nonbanks[1].rows] = 1.0  # one nonbank population only
+    deltas += [delta, pay.zeros()]
+    moved = 0
+    for delta in deltas:
+        compiled = balances.copy(order="F")
+        received = pay.apply_cash(compiled, delta)
+        moved += not np.array_equal(compiled, balances)
+        monkeypatch.setattr(markets, "USE_COMPILED", False)
+        reference = balances.copy(order="F")
+        add_legs(reference, pay.cash_legs(delta))
+        assert received == pay.apply_cash(balances.copy(order="F"), delta)
+        monkeypatch.setattr(markets, "USE_COMPILED", True)
+        assert np.array_equal(compiled, reference)
+        assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+        assert np.float64(received).tobytes() == np.sum(np.maximum(delta, 0.0)).tobytes()
+    assert moved > len(deltas) // 2  # most payments moved cash (some draw only zeros)
