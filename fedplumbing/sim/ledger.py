@@ -16,7 +16,7 @@ borrower can pledge only what it owns and has not pledged already.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -182,6 +182,39 @@ class Ledger:
             if isinstance(legs[0].holders, slice) and np.ndim(legs[0].amount) == 0:
                 amount *= len(range(*legs[0].holders.indices(self.n_holders)))
         self.flows[label] += float(amount or 0.0)
+
+    def post_compiled(
+        self,
+        apply: Callable[[np.ndarray], dict[str, float]],
+        reference: Callable[[], object],
+    ) -> None:
+        """Make postings through a compiled kernel that adds their legs to the matrix.
+
+        Args:
+            apply: adds the legs of one or more postings to the matrix it is given and
+                returns the amount to log by label; it must make the same additions, in the
+                same order, as `reference`.
+            reference: makes the same postings leg by leg through `post`. In debug mode it
+                runs instead (each posting checked) and `apply` runs on a copy of the matrix,
+                which must come out the same bit for bit, with the same amounts logged.
+
+        Raises:
+            LedgerError: in debug mode, when a posting does not balance or `apply` differs
+                from `reference`.
+        """
+        if not self.debug:
+            for label, amount in apply(self.balances).items():
+                self.flows[label] += amount
+            return
+        expected = self.balances.copy(order="F")
+        amounts = apply(expected)
+        logged = dict(self.flows)
+        reference()
+        if not np.array_equal(self.balances, expected, equal_nan=True):
+            raise LedgerError(f"compiled postings {list(amounts)} differ from their legs")
+        for label, amount in amounts.items():
+            if self.flows[label] != logged.get(label, 0.0) + amount:
+                raise LedgerError(f"compiled posting '{label}' logs a different amount")
 
     def _check_balanced(self, label: str, legs: tuple[Leg, ...]) -> None:
         net = np.zeros(self.n_holders)

@@ -31,8 +31,8 @@ def _any_nonzero(values: np.ndarray) -> bool:
 #: Whether a vector has a nonzero entry (used for its truth value only). Compiled, the test
 #: stops at the first nonzero entry; in numpy, `np.count_nonzero` is several times cheaper
 #: than `ndarray.any()` on the short vectors of a payment.
-_any_nonzero_kernel = markets.compiled(_any_nonzero)
-nonzero = _any_nonzero_kernel if markets.USE_COMPILED else np.count_nonzero
+any_nonzero_kernel = markets.compiled(_any_nonzero)
+nonzero = any_nonzero_kernel if markets.USE_COMPILED else np.count_nonzero
 
 
 class Payments:
@@ -89,14 +89,20 @@ class Payments:
         """A vector of zeros with one entry per ledger row."""
         return np.zeros(self.ledger.n_holders)
 
-    def public_deposit_weights(self) -> np.ndarray:
+    def public_deposit_weights(self, balances: np.ndarray | None = None) -> np.ndarray:
         """Where the public's deposits sit: each bank's share of deposit liabilities.
 
-        Computed once a day (see `start_day`): the public's payments during a day are spread
-        over banks in proportion to their deposits at the open.
+        Computed once a day (see `start_day`), at the first payment of the public: the
+        public's payments during a day are spread over banks in proportion to their deposits
+        then.
+
+        Args:
+            balances: the matrix to read the deposits from (default: the ledger's; a
+                compiled posting gives the matrix it is writing to).
         """
         if self._weights is None:
-            dep = np.maximum(self.ledger.owed("deposits", self.banks.rows), 0.0)
+            balances = self.ledger.balances if balances is None else balances
+            dep = np.maximum(balances[self.banks.rows, self._dep_l], 0.0)
             total = dep.sum()
             self._weights = (
                 dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
@@ -106,6 +112,25 @@ class Payments:
     def start_day(self) -> None:
         """Forget yesterday's deposit weights."""
         self._weights = None
+
+    def kernel_args(self) -> tuple:
+        """What a compiled posting passes to `add_cash_legs` after the matrix and `delta`.
+
+        The cash columns, the banks' first row, the nonbank populations' rows and custodians,
+        the public's deposit weights (empty until computed today: a kernel that needs them
+        stops and asks, see `NEED_WEIGHTS`) and the two buffers.
+        """
+        return (
+            self._columns,
+            self.banks.rows.start,
+            self._nonbank_starts,
+            self._nonbank_sizes,
+            self._custodians,
+            self._custodian_counts,
+            _NO_WEIGHTS if self._weights is None else self._weights,
+            self._deposits,
+            self._reserves,
+        )
 
     def cash_legs(self, delta: np.ndarray) -> list[Leg]:
         """Legs that change each holder's cash by `delta` (the Fed's own entry is ignored).
@@ -238,11 +263,17 @@ class Payments:
             self._nonbank_sizes,
             self._custodians,
             self._custodian_counts,
-            public,
-            self.public_deposit_weights() if public else self._deposits,
+            self.public_deposit_weights(balances) if public else self._deposits,
             self._deposits,
             self._reserves,
         )
+
+
+#: The public's deposit weights before they are computed (see `Payments.kernel_args`).
+_NO_WEIGHTS = np.zeros(0)
+_NO_WEIGHTS.flags.writeable = False
+#: What a compiled posting returns when it needs the public's deposit weights.
+NEED_WEIGHTS = -1
 
 
 def _cash_loops(
@@ -281,7 +312,7 @@ def _cash_loops(
     first = 0
     for p in range(n_pops):
         start, size = nonbank_starts[p], nonbank_sizes[p]
-        if _any_nonzero_kernel(delta[start : start + size]):
+        if any_nonzero_kernel(delta[start : start + size]):
             paid |= 1 << p
             if not has_deposits:
                 deposits[:] = 0.0
@@ -304,12 +335,12 @@ def _cash_loops(
     if has_deposits:
         for b in range(n_banks):
             reserves[b] = delta[bank_start + b] + deposits[b]
-        if _any_nonzero_kernel(deposits):
+        if any_nonzero_kernel(deposits):
             paid |= 1 << n_pops
     else:
         for b in range(n_banks):
             reserves[b] = delta[bank_start + b]
-    if _any_nonzero_kernel(reserves):
+    if any_nonzero_kernel(reserves):
         paid |= 1 << (n_pops + 1)
     return paid
 
@@ -317,7 +348,7 @@ def _cash_loops(
 _cash_kernel = markets.compiled(_cash_loops)
 
 
-def _pay_loops(
+def _add_cash_legs_loops(
     balances: np.ndarray,
     delta: np.ndarray,
     columns: np.ndarray,
@@ -326,11 +357,10 @@ def _pay_loops(
     nonbank_sizes: np.ndarray,
     custodians: np.ndarray,
     custodian_counts: np.ndarray,
-    public: float,
     weights: np.ndarray,
     deposits: np.ndarray,
     reserves: np.ndarray,
-) -> float:
+) -> None:
     """Add the cash legs of `delta` to `balances`, as posting `Payments.cash_legs` would.
 
     The legs are computed by `_cash_loops` (into `deposits` and `reserves`) and added leg
@@ -347,15 +377,11 @@ def _pay_loops(
         nonbank_sizes: size of each nonbank population.
         custodians: every nonbank's custodian bank, population after population.
         custodian_counts: number of custodians of each population.
-        public: the public's cash change.
-        weights: the public's deposit weights by bank (unused when `public` is 0).
+        weights: the public's deposit weights by bank (unused when the public pays nothing).
         deposits: buffer for the change of each bank's deposit liabilities.
         reserves: buffer for the change of each bank's reserves.
-
-    Returns:
-        The gross cash received: the sum of the positive entries of `delta`, as
-        `np.sum(np.maximum(delta, 0.0))` computes it.
     """
+    public = delta[PUBLIC]
     paid = _cash_kernel(
         delta,
         bank_start,
@@ -395,6 +421,44 @@ def _pay_loops(
     if treasury != 0:
         balances[TREASURY, tga_a] += treasury
         balances[FED, tga_l] += treasury
+
+
+#: Compiled postings call this to add the cash legs of a payment (see `Payments.kernel_args`).
+add_cash_legs = markets.compiled(_add_cash_legs_loops)
+
+
+def _pay_loops(
+    balances: np.ndarray,
+    delta: np.ndarray,
+    columns: np.ndarray,
+    bank_start: int,
+    nonbank_starts: np.ndarray,
+    nonbank_sizes: np.ndarray,
+    custodians: np.ndarray,
+    custodian_counts: np.ndarray,
+    weights: np.ndarray,
+    deposits: np.ndarray,
+    reserves: np.ndarray,
+) -> float:
+    """`add_cash_legs`, then the gross cash received (the arguments are the same).
+
+    Returns:
+        The sum of the positive entries of `delta`, as `np.sum(np.maximum(delta, 0.0))`
+        computes it.
+    """
+    add_cash_legs(
+        balances,
+        delta,
+        columns,
+        bank_start,
+        nonbank_starts,
+        nonbank_sizes,
+        custodians,
+        custodian_counts,
+        weights,
+        deposits,
+        reserves,
+    )
     received = np.empty(delta.size)
     for i in range(delta.size):
         # np.maximum(delta, 0.0): NaN propagates (the sign of a zero cannot change the sum)

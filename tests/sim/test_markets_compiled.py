@@ -225,3 +225,82 @@ def test_compiled_payment_equals_posting_its_legs(monkeypatch):
         assert np.array_equal(np.signbit(compiled), np.signbit(reference))
         assert np.float64(received).tobytes() == np.sum(np.maximum(delta, 0.0)).tobytes()
     assert moved > len(deltas) // 2  # most payments moved cash (some draw only zeros)
+
+
+def _debug_model():
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.model import FedPlumbingModel
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    model = FedPlumbingModel(cfg, rng=0, debug=True)
+    for _ in range(3):
+        model.step()
+    return model
+
+
+def test_compiled_booking_and_unwind_equal_their_legs():
+    """In debug mode the kernels run on copies and must match the postings leg by leg.
+
+    The public lends (fire-sale funding) before its deposit weights are computed, so the
+    kernels stop, have the weights computed and resume.
+    """
+    from fedplumbing.sim.payments import PUBLIC
+
+    model = _debug_model()
+    led, book, pay = model.ledger, model.overnight, model.payments
+    led.start_day()
+    pay.start_day()
+    dealers, banks = model.dealers.rows, model.banks.rows
+    rows = np.arange(dealers.start, dealers.stop)
+    need = np.linspace(0.5, 2.0, rows.size)
+    booked = book.book(
+        "fire-sale funding",
+        "repo",
+        np.array([PUBLIC]),
+        np.array([need.sum()]),
+        np.array([5.0]),
+        rows,
+        need,
+        np.full(rows.size, 5.0),
+        3,
+    )
+    assert booked == need.sum() and pay._weights is not None
+    lenders = np.array([banks.start, banks.start, banks.start + 1])
+    book.book(
+        "fed funds",
+        "fed_funds",
+        lenders,
+        np.array([1.0, 0.0, 2.5]),
+        np.array([2.4, 0.0, 2.45]),
+        np.array([banks.start + 5] * 2),
+        np.array([1.0, 2.5]),
+        np.array([2.4, 2.45]),
+        1,
+    )
+    assert book.receivable["repo"][PUBLIC] > 0 and book.payable["fed_funds"][banks.start + 5] > 0
+    pay.start_day()  # the unwind needs the weights again (the public is repaid)
+    book.unwind()
+    assert pay._weights is not None
+    assert led.flows["repo unwind"] > need.sum() and led.flows["fed_funds unwind"] > 3.5
+    assert not np.any(led.held("repo", slice(None))) and not np.any(book.receivable["repo"])
+    led.check()
+
+
+def test_debug_mode_catches_a_kernel_that_differs(monkeypatch):
+    from fedplumbing.sim import overnight
+    from fedplumbing.sim.ledger import LedgerError
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _debug_model()
+    kernel = overnight._unwind_kernel
+
+    def skewed(balances, *args):
+        balances[5, 0] += 1e-12
+        return kernel(balances, *args)
+
+    monkeypatch.setattr(overnight, "_unwind_kernel", skewed)
+    with pytest.raises(LedgerError, match="differ from their legs"):
+        model.overnight.unwind()
