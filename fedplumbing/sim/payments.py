@@ -461,8 +461,8 @@ def _pay_loops(
     )
     received = np.empty(delta.size)
     for i in range(delta.size):
-        # np.maximum(delta, 0.0): NaN propagates (the sign of a zero cannot change the sum)
-        received[i] = delta[i] if delta[i] >= 0.0 or delta[i] != delta[i] else 0.0
+        # np.maximum(delta, 0.0): NaN propagates, and a tie gives the second operand
+        received[i] = delta[i] if delta[i] > 0.0 or delta[i] != delta[i] else 0.0
     return markets.numpy_sum(received)
 
 

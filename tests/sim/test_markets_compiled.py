@@ -304,3 +304,37 @@ def test_debug_mode_catches_a_kernel_that_differs(monkeypatch):
     monkeypatch.setattr(overnight, "_unwind_kernel", skewed)
     with pytest.raises(LedgerError, match="differ from their legs"):
         model.overnight.unwind()
+
+
+def test_compiled_pledge_equals_numpy(monkeypatch):
+    """repo_market.pledge_for: coupons first, then bills, custody shared; the same floats."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.ledger import SECURITIES
+    from fedplumbing.sim.repo_market import pledge_for
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    led, dealers, mmfs = model.ledger, model.dealers.rows, model.mmfs.rows
+    led.release()  # no collateral pledged yet today
+    rng = np.random.default_rng(11)
+    borrowers = np.repeat(np.arange(dealers.start, dealers.stop), 2)
+    coupons = np.repeat(led.unencumbered("coupons", dealers), 2)
+    borrowed = coupons * rng.uniform(0.0, 0.8, borrowers.size)  # some need bills too
+    lenders = np.repeat(np.arange(mmfs.start, mmfs.stop), 3)
+    lent = rng.exponential(1.0, lenders.size) * (rng.random(lenders.size) < 0.7)
+    before = led.pledged.copy(order="F"), led.held_as_collateral.copy(order="F")
+    results = []
+    for use_compiled in (True, False):
+        monkeypatch.setattr(markets, "USE_COMPILED", use_compiled)
+        led.pledged[:], led.held_as_collateral[:] = before
+        pledge_for(model, borrowers, borrowed, lenders, lent, 0.02)
+        results.append((led.pledged.copy(), led.held_as_collateral.copy()))
+    for got, want in zip(*results, strict=True):
+        assert np.array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    bills = SECURITIES.index("bills")
+    assert np.count_nonzero(results[1][0][dealers, bills] > before[0][dealers, bills]) > 0
