@@ -423,7 +423,7 @@ def _clear_compiled(
         ask_rate=asks[1],
         session_rates=ses[0],
         session_volumes=ses[1],
-        percentiles={p: float(r) for p, r in zip(PERCENTILES, pct, strict=True)},
+        percentiles=dict(zip(PERCENTILES, pct.tolist(), strict=True)),
     )
 
 

@@ -100,22 +100,27 @@ def test_compiled_bank_schedules_equal_numpy(seed, monkeypatch):
     reserves, lclor, shock_sd, cost, penalty = bank_inputs(seed)
     args = (reserves, lclor, shock_sd, cost, 4.4, penalty)
     before = (np.array([1.0, 2.0]), np.array([4.3, 4.35]), np.array([9, 12]))
+    offers = (np.array([1.0, 0.0, 2.0]), np.array([4.3, 4.31, 4.35]), np.array([3, 4, 5]))
     compiled = [
         Bank.lending_schedule(*args),
         Bank.borrowing_schedule(*args),
         Bank.borrowing_orders(*args, 3.5, 7, before),
+        Bank.lending_orders(*args, 7, offers),
     ]
     monkeypatch.setattr(markets, "USE_COMPILED", False)
     reference = [
         Bank.lending_schedule(*args),
         Bank.borrowing_schedule(*args),
         Bank.borrowing_orders(*args, 3.5, 7, before),
+        Bank.lending_orders(*args, 7, offers),
     ]
     for got, want in zip(compiled, reference, strict=True):
         for x, y in zip(got, want, strict=True):
             assert x.shape == y.shape
             assert np.array_equal(x, y)
     assert 2 < reference[2][0].size < reserves.size * 19  # some banks bid, some do not
+    assert 2 < reference[3][0].size < reserves.size * 19  # some tranches are empty
+    assert reference[3][2][1] == 5  # the empty order of `before` is left out too
 
 
 def test_compiled_cash_legs_equal_numpy(monkeypatch):
@@ -338,3 +343,27 @@ def test_compiled_pledge_equals_numpy(monkeypatch):
         assert np.array_equal(np.signbit(got), np.signbit(want))
     bills = SECURITIES.index("bills")
     assert np.count_nonzero(results[1][0][dealers, bills] > before[0][dealers, bills]) > 0
+
+
+def test_compiled_bank_positions_equal_numpy(monkeypatch):
+    """FedPlumbingModel.bank_positions: reserves less clients' cash at their custodians."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    rng = np.random.default_rng(2)
+    for pop in (model.mmfs, model.dealers, model.fhlbs):  # clients' cash of both signs
+        model.ledger.balances[pop.rows, model.ledger.asset("deposits")] = rng.normal(
+            0.0, 5.0, pop.size
+        )
+    compiled = model.bank_positions()
+    monkeypatch.setattr(markets, "USE_COMPILED", False)
+    reference = model.bank_positions()
+    assert np.array_equal(compiled, reference)
+    assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+    reserves = model.ledger.held("reserves", model.banks.rows)
+    assert 0 < np.count_nonzero(reference != reserves) < model.banks.size
