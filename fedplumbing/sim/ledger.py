@@ -5,8 +5,10 @@ dealer and FHLB) has one row. Each instrument has an asset column (who holds the
 liability column (who owes it); a last column is equity. A posting is a list of legs
 `(holders, column, amount)`; it is accepted only if, for every holder it touches,
 assets - liabilities - equity does not change, and, for every instrument, holdings change by
-as much as the amount outstanding. Nothing else in the model writes to the matrix (the cash
-legs of a payment are added, within `post`, by the payment router it is given).
+as much as the amount outstanding. Nothing else in the model writes to the matrix: the cash
+legs of a payment are added, within `post`, by the payment router it is given, and
+`post_compiled` lets a compiled kernel add the legs of postings it makes (debug mode checks
+them against the same postings made leg by leg).
 
 Securities pledged as repo collateral stay on the borrower's balance sheet (as under US GAAP)
 but are recorded in a custody matrix: the lender holds them until the trade unwinds, and a
