@@ -31,6 +31,20 @@ def collateral_capacity(
 ) -> np.ndarray:
     """Cash that `rows` could raise against their unencumbered Treasuries ($bn)."""
     led = model.ledger
+    if markets.USE_COMPILED and type(rows) is slice:
+        (coupons, s_coupons), (bills, s_bills) = _pledge_columns(led)
+        return _capacity_kernel(
+            led.balances,
+            led.rehypothecable,
+            led.pledged,
+            rows.start,
+            rows.stop,
+            coupons,
+            s_coupons,
+            bills,
+            s_bills,
+            1 - haircut,
+        )
     return (led.unencumbered("coupons", rows) + led.unencumbered("bills", rows)) * (1 - haircut)
 
 
@@ -230,6 +244,8 @@ class RepoMarket:
 
 def _cap_rows(qty: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """Scale each row of tranche amounts so that the row total does not exceed `cap`."""
+    if markets.USE_COMPILED:
+        return _cap_rows_kernel(np.ascontiguousarray(qty), np.ascontiguousarray(cap))
     total = qty.sum(axis=1)
     scale = np.where(total > cap, np.maximum(cap, 0.0) / np.where(total > 0, total, 1.0), 1.0)
     return qty * scale[:, None]
@@ -306,3 +322,62 @@ def _pledge_loops(
 
 
 _pledge_kernel = markets.compiled(_pledge_loops)
+
+
+def _capacity_loops(
+    balances: np.ndarray,
+    rehypothecable: np.ndarray,
+    pledged: np.ndarray,
+    start: int,
+    stop: int,
+    coupons_col: int,
+    coupons_custody: int,
+    bills_col: int,
+    bills_custody: int,
+    keep: float,
+) -> np.ndarray:
+    """`collateral_capacity` of rows `start:stop` as one loop (the same floats).
+
+    Args:
+        balances: the ledger's matrix.
+        rehypothecable: collateral each holder may re-pledge, by security.
+        pledged: collateral pledged today, by holder and security.
+        start: the first row.
+        stop: the row after the last.
+        coupons_col: the ledger column of coupons held.
+        coupons_custody: the custody column of coupons.
+        bills_col: the ledger column of bills held.
+        bills_custody: the custody column of bills.
+        keep: 1 - the haircut.
+    """
+    out = np.empty(stop - start)
+    for i in range(start, stop):
+        coupons = balances[i, coupons_col] + rehypothecable[i, coupons_custody]
+        coupons = coupons - pledged[i, coupons_custody]
+        bills = (
+            balances[i, bills_col] + rehypothecable[i, bills_custody] - pledged[i, bills_custody]
+        )
+        out[i - start] = (coupons + bills) * keep
+    return out
+
+
+_capacity_kernel = markets.compiled(_capacity_loops)
+
+
+def _cap_rows_loops(qty: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """`_cap_rows` as loops: row totals summed as numpy sums a row (pairwise), same floats."""
+    out = np.empty_like(qty)
+    n_rows, n_cols = qty.shape
+    for b in range(n_rows):
+        total = markets.numpy_sum(qty[b])
+        scale = 1.0
+        # np.where(total > cap, np.maximum(cap, 0.0) / (total if total > 0 else 1.0), 1.0)
+        if total > cap[b]:
+            top = cap[b] if cap[b] > 0.0 or cap[b] != cap[b] else 0.0
+            scale = top / (total if total > 0 else 1.0)
+        for k in range(n_cols):
+            out[b, k] = qty[b, k] * scale
+    return out
+
+
+_cap_rows_kernel = markets.compiled(_cap_rows_loops)

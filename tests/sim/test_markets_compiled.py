@@ -367,3 +367,35 @@ def test_compiled_bank_positions_equal_numpy(monkeypatch):
     assert np.array_equal(np.signbit(compiled), np.signbit(reference))
     reserves = model.ledger.held("reserves", model.banks.rows)
     assert 0 < np.count_nonzero(reference != reserves) < model.banks.size
+
+
+def test_compiled_collateral_capacity_and_row_caps_equal_numpy(monkeypatch):
+    """repo_market.collateral_capacity and _cap_rows: the same floats compiled and in numpy."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.repo_market import _cap_rows, collateral_capacity
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model  # collateral pledged today
+    rng = np.random.default_rng(4)
+    qty = rng.exponential(1.0, (30, 19)) * (rng.random((30, 19)) < 0.6)
+    cap = qty.sum(axis=1) * rng.uniform(-0.2, 1.5, 30)
+    results = []
+    for use_compiled in (True, False):
+        monkeypatch.setattr(markets, "USE_COMPILED", use_compiled)
+        results.append(
+            [
+                collateral_capacity(model, model.dealers.rows, 0.02),
+                collateral_capacity(model, model.banks.rows, 0.05),
+                _cap_rows(qty, cap),
+            ]
+        )
+    for got, want in zip(*results, strict=True):
+        assert got.shape == want.shape
+        assert np.array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    capped = results[1][2].sum(axis=1) < qty.sum(axis=1)
+    assert 0 < np.count_nonzero(capped) < 30  # some rows are scaled down, some are not
