@@ -140,6 +140,47 @@ class Bank(PopulationAgent):
         return qty, rate
 
     @staticmethod
+    def lending_orders(
+        available: np.ndarray,
+        lclor: np.ndarray,
+        shock_sd: np.ndarray,
+        cost: np.ndarray,
+        iorb: float,
+        penalty: np.ndarray,
+        first_row: int,
+        before: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """An order book of offers: `before`, then `lending_schedule`, orders of amount > 0 only.
+
+        The offers come out in bank order, then tranche order, after the orders of `before`;
+        building the book in one pass saves concatenating and filtering it.
+
+        Args:
+            available: every bank's reserves available to lend ($bn).
+            lclor: lowest comfortable levels ($bn).
+            shock_sd: s.d. of the end-of-day payment shock ($bn).
+            cost: balance-sheet costs (percent).
+            iorb: interest on reserve balances (percent).
+            penalty: costs of ending the day below the LCLoR (percent).
+            first_row: ledger row of the first bank.
+            before: (amounts, rates, ledger rows) of orders to put first.
+
+        Returns:
+            (amounts, rates, ledger rows): one entry per order of positive amount.
+        """
+        if markets.USE_COMPILED:
+            return _lending_orders_kernel(
+                available, lclor, shock_sd, cost, iorb, penalty, first_row, *before
+            )
+        qty, rate = Bank.lending_schedule(available, lclor, shock_sd, cost, iorb, penalty)
+        rows = first_row + np.repeat(np.arange(available.size), _Z.size)
+        qty = np.concatenate([before[0], qty.ravel()])
+        rate = np.concatenate([before[1], rate.ravel()])
+        rows = np.concatenate([before[2], rows])
+        keep = np.flatnonzero(qty > 0)
+        return qty[keep], rate[keep], rows[keep]
+
+    @staticmethod
     def borrowing_orders(
         reserves: np.ndarray,
         lclor: np.ndarray,
@@ -212,17 +253,64 @@ def _lending_schedule_loops(
     n, k_max = available.size, _Z.size
     qty, rate = np.empty((n, k_max)), np.empty((n, k_max))
     for b in range(n):
-        gap = available[b] - lclor[b]
-        top = max(available[b], 0.0)
-        base = iorb + cost[b]
-        slope = penalty[b] - iorb
-        prev = 0.0
-        for k in range(k_max):
-            cum = min(max(gap + shock_sd[b] * _Z[k], 0.0), top)
-            qty[b, k] = cum if k == 0 else cum - prev
-            prev = cum
-            rate[b, k] = base + slope * SHORTFALL_PROBABILITIES[k]
+        _lending_row(
+            available[b], lclor[b], shock_sd[b], cost[b], iorb, penalty[b], qty[b], rate[b]
+        )
     return qty, rate
+
+
+def _lending_row(
+    available: float,
+    lclor: float,
+    shock_sd: float,
+    cost: float,
+    iorb: float,
+    penalty: float,
+    qty: np.ndarray,
+    rate: np.ndarray,
+) -> None:
+    """One bank's lending tranches, written into `qty` and `rate`."""
+    gap = available - lclor
+    top = max(available, 0.0)
+    base = iorb + cost
+    slope = penalty - iorb
+    prev = 0.0
+    for k in range(_Z.size):
+        cum = min(max(gap + shock_sd * _Z[k], 0.0), top)
+        qty[k] = cum if k == 0 else cum - prev
+        prev = cum
+        rate[k] = base + slope * SHORTFALL_PROBABILITIES[k]
+
+
+def _lending_orders_loops(
+    available: np.ndarray,
+    lclor: np.ndarray,
+    shock_sd: np.ndarray,
+    cost: np.ndarray,
+    iorb: float,
+    penalty: np.ndarray,
+    first_row: int,
+    qty_before: np.ndarray,
+    rate_before: np.ndarray,
+    rows_before: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`Bank.lending_orders` as loops."""
+    k_max = _Z.size
+    size = qty_before.size + available.size * k_max
+    qty, rate, rows = np.empty(size), np.empty(size), np.empty(size, dtype=np.int64)
+    n = 0
+    for i in range(qty_before.size):
+        if qty_before[i] > 0:
+            qty[n], rate[n], rows[n] = qty_before[i], rate_before[i], rows_before[i]
+            n += 1
+    q, r = np.empty(k_max), np.empty(k_max)
+    for b in range(available.size):
+        _lending_row(available[b], lclor[b], shock_sd[b], cost[b], iorb, penalty[b], q, r)
+        for k in range(k_max):
+            if q[k] > 0:
+                qty[n], rate[n], rows[n] = q[k], r[k], first_row + b
+                n += 1
+    return qty[:n], rate[:n], rows[:n]
 
 
 def _borrowing_schedule_loops(
@@ -299,6 +387,8 @@ def _borrowing_orders_loops(
 
 
 _borrowing_row = markets.compiled(_borrowing_row)
+_lending_row = markets.compiled(_lending_row)
+_lending_orders_kernel = markets.compiled(_lending_orders_loops)
 _lending_kernel = markets.compiled(_lending_schedule_loops)
 _borrowing_kernel = markets.compiled(_borrowing_schedule_loops)
 _borrowing_orders_kernel = markets.compiled(_borrowing_orders_loops)

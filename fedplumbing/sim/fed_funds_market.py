@@ -51,14 +51,17 @@ class FedFundsMarket:
         q_f, r_f = FHLB.fed_funds_offers(
             led.held("deposits", fhlbs.rows), ask, cfg.fhlbs.fed_funds_share
         )
-        q_b, r_b = Bank.lending_schedule(
-            reserves[:n], st["lclor"][:n], st["shock_sd"][:n], cost[:n], rates.iorb, penalty[:n]
-        )
-        ask_qty = np.concatenate([q_f.ravel(), q_b.ravel()])
-        ask_rate = np.concatenate([r_f.ravel(), r_b.ravel()])
-        ask_rows = order_rows(
-            (fhlbs.rows.start, fhlbs.rows.stop, 1),
-            (banks.rows.start, banks.rows.start + n, q_b.shape[1]),
+        # most tranches are empty: only orders of positive amount go into the book, so that
+        # clearing and booking work on fewer orders
+        ask_qty, ask_rate, ask_rows = Bank.lending_orders(
+            reserves[:n],
+            st["lclor"][:n],
+            st["shock_sd"][:n],
+            cost[:n],
+            rates.iorb,
+            penalty[:n],
+            banks.rows.start,
+            before=(q_f.ravel(), r_f.ravel(), order_rows((fhlbs.rows.start, fhlbs.rows.stop, 1))),
         )
 
         # bids: foreign banks' arbitrage, and every bank that may end the day short; most
@@ -80,10 +83,6 @@ class FedFundsMarket:
             banks.rows.start,
             before=(arb_qty, rates.iorb - st["arbitrage_cost"][arb], banks.rows.start + arb),
         )
-        # most ask tranches are empty too: drop them so that booking works on fewer orders
-        asks = np.flatnonzero(ask_qty > 0)
-        ask_qty, ask_rate, ask_rows = ask_qty[asks], ask_rate[asks], ask_rows[asks]
-
         result = clear_call_market(
             bid_qty,
             bid_rate,

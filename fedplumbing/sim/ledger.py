@@ -5,7 +5,10 @@ dealer and FHLB) has one row. Each instrument has an asset column (who holds the
 liability column (who owes it); a last column is equity. A posting is a list of legs
 `(holders, column, amount)`; it is accepted only if, for every holder it touches,
 assets - liabilities - equity does not change, and, for every instrument, holdings change by
-as much as the amount outstanding. Nothing else in the model writes to the matrix.
+as much as the amount outstanding. Nothing else in the model writes to the matrix: the cash
+legs of a payment are added, within `post`, by the payment router it is given, and
+`post_compiled` lets a compiled kernel add the legs of postings it makes (debug mode checks
+them against the same postings made leg by leg).
 
 Securities pledged as repo collateral stay on the borrower's balance sheet (as under US GAAP)
 but are recorded in a custody matrix: the lender holds them until the trade unwinds, and a
@@ -15,7 +18,8 @@ borrower can pledge only what it owns and has not pledged already.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import NamedTuple
+from collections.abc import Callable, Iterable
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -54,6 +58,28 @@ class Leg(NamedTuple):
     holders: Index
     column: int
     amount: float | np.ndarray
+
+
+def add_legs(balances: np.ndarray, legs: Iterable[Leg]) -> None:
+    """Add each leg's amount to its cells of `balances`, leg after leg."""
+    for holders, column, value in legs:
+        if type(holders) is slice:
+            # add in place through the view: `balances[h, c] += v` would also copy the sum
+            # back onto itself
+            view = balances[holders, column]
+            view += value
+        else:
+            balances[holders, column] += value
+
+
+class CashRouter(Protocol):
+    """What turns a vector of cash changes into the cash legs of a posting (`Payments`)."""
+
+    def cash_legs(self, delta: np.ndarray) -> list[Leg]:
+        """The legs that change each holder's cash by `delta`."""
+
+    def apply_cash(self, balances: np.ndarray, delta: np.ndarray) -> float:
+        """Add `cash_legs(delta)` to `balances`, bit for bit; return sum(max(delta, 0))."""
 
 
 class LedgerError(RuntimeError):
@@ -112,34 +138,85 @@ class Ledger:
         return self.balances[holders, self.equity_col]
 
     # ------------------------------------------------------------------ postings
-    def post(self, label: str, *legs: Leg, amount: float | None = None) -> None:
+    def post(
+        self,
+        label: str,
+        *legs: Leg,
+        amount: float | None = None,
+        cash: tuple[CashRouter, np.ndarray] | None = None,
+    ) -> None:
         """Apply a balanced set of legs atomically.
 
         Args:
             label: name of the transaction (for the day's flow log), e.g. "tax receipts".
             legs: the legs; holders are an int, a slice or an array of distinct indices.
-            amount: size to log for the flow table (default: gross size of the first leg).
+            amount: size to log for the flow table (default: the gross cash received when
+                `cash` is given, else the gross size of the first leg).
+            cash: (router, delta): the posting's cash legs, which move each holder's cash by
+                `delta` (a vector by ledger row); the router adds them to the matrix before
+                `legs` (see `CashRouter`).
 
         Raises:
             LedgerError: in debug mode, when a holder's balance sheet or an instrument's
                 identity would not balance.
         """
-        if self.debug:
-            self._check_balanced(label, legs)
         balances = self.balances
-        for holders, column, value in legs:
-            if type(holders) is slice:
-                # add in place through the view: `balances[h, c] += v` would also copy the
-                # sum back onto itself
-                view = balances[holders, column]
-                view += value
+        if cash is not None:
+            router, delta = cash
+            if self.debug:
+                # the posting balances, and the router adds exactly its legs, bit for bit
+                cash_legs = router.cash_legs(delta)
+                self._check_balanced(label, (*cash_legs, *legs))
+                expected = balances.copy(order="F")
+                add_legs(expected, cash_legs)
+                received = router.apply_cash(balances, delta)
+                if not np.array_equal(balances, expected, equal_nan=True):
+                    raise LedgerError(f"posting '{label}': cash legs applied differ from listed")
             else:
-                balances[holders, column] += value
+                received = router.apply_cash(balances, delta)
+            if amount is None:
+                amount = received
+        elif self.debug:
+            self._check_balanced(label, legs)
+        add_legs(balances, legs)
         if amount is None and legs:
             amount = float(np.sum(np.abs(legs[0].amount)))
             if isinstance(legs[0].holders, slice) and np.ndim(legs[0].amount) == 0:
                 amount *= len(range(*legs[0].holders.indices(self.n_holders)))
         self.flows[label] += float(amount or 0.0)
+
+    def post_compiled(
+        self,
+        apply: Callable[[np.ndarray], dict[str, float]],
+        reference: Callable[[], object],
+    ) -> None:
+        """Make postings through a compiled kernel that adds their legs to the matrix.
+
+        Args:
+            apply: adds the legs of one or more postings to the matrix it is given and
+                returns the amount to log by label; it must make the same additions, in the
+                same order, as `reference`.
+            reference: makes the same postings leg by leg through `post`. In debug mode it
+                runs instead (each posting checked) and `apply` runs on a copy of the matrix,
+                which must come out the same bit for bit, with the same amounts logged.
+
+        Raises:
+            LedgerError: in debug mode, when a posting does not balance or `apply` differs
+                from `reference`.
+        """
+        if not self.debug:
+            for label, amount in apply(self.balances).items():
+                self.flows[label] += amount
+            return
+        expected = self.balances.copy(order="F")
+        amounts = apply(expected)
+        logged = dict(self.flows)
+        reference()
+        if not np.array_equal(self.balances, expected, equal_nan=True):
+            raise LedgerError(f"compiled postings {list(amounts)} differ from their legs")
+        for label, amount in amounts.items():
+            if self.flows[label] != logged.get(label, 0.0) + amount:
+                raise LedgerError(f"compiled posting '{label}' logs a different amount")
 
     def _check_balanced(self, label: str, legs: tuple[Leg, ...]) -> None:
         net = np.zeros(self.n_holders)

@@ -99,6 +99,99 @@ def compiled(func: Callable) -> Callable:
     return numba.njit(cache=True)(func) if numba is not None else func
 
 
+#: numpy sums blocks of up to this many values with eight interleaved accumulators.
+_PAIRWISE_BLOCK = 128
+
+
+def _block_sum_loops(values: np.ndarray, start: int, n: int) -> float:
+    """The sum of a block of at most 128 values, as numpy adds it (`_pairwise_sum_loops`)."""
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+    r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+    i = start + 8
+    stop = start + n - n % 8
+    while i < stop:
+        r0 += values[i]
+        r1 += values[i + 1]
+        r2 += values[i + 2]
+        r3 += values[i + 3]
+        r4 += values[i + 4]
+        r5 += values[i + 5]
+        r6 += values[i + 6]
+        r7 += values[i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < start + n:
+        total += values[i]
+        i += 1
+    return total
+
+
+_block_sum = compiled(_block_sum_loops)
+
+
+def _pairwise_sum_loops(values: np.ndarray, start: int, n: int) -> float:
+    """The pairwise summation of `values[start : start + n]`, as numpy's, op for op.
+
+    The algorithm of numpy's `pairwise_sum` (the inner loop of `np.add.reduce` on floats):
+    fewer than 8 values are added in order; up to 128 with eight interleaved accumulators,
+    combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the remainder in
+    order; longer runs are split in two (the first half a multiple of 8) and the halves'
+    sums added. The recursion runs on an explicit stack: Numba's disk cache cannot hold a
+    function that calls itself.
+    """
+    if n <= _PAIRWISE_BLOCK:
+        return _block_sum(values, start, n)
+    # frames of the recursion: a run (first, size), its stage (0: sum the left half next,
+    # 1: the left half's sum has come back, 2: the right half's too) and its left sum
+    first, size = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64)
+    stage, left = np.zeros(64, dtype=np.int64), np.zeros(64)
+    top = 0
+    first[0], size[0] = start, n
+    total = 0.0  # the sum of the last run finished
+    while True:
+        s, m = first[top], size[top]
+        half = m // 2
+        half -= half % 8
+        if m <= _PAIRWISE_BLOCK:
+            total = _block_sum(values, s, m)
+        elif stage[top] == 0:
+            stage[top] = 1
+            top += 1
+            first[top], size[top], stage[top] = s, half, 0
+            continue
+        elif stage[top] == 1:
+            left[top] = total
+            stage[top] = 2
+            top += 1
+            first[top], size[top], stage[top] = s + half, m - half, 0
+            continue
+        else:
+            total = left[top] + total
+        top -= 1
+        if top < 0:
+            return total
+
+
+_pairwise_sum = compiled(_pairwise_sum_loops)
+
+
+def _numpy_sum_loops(values: np.ndarray) -> float:
+    """`float(np.sum(values))` of a 1-D float array, bit for bit, in compiled kernels.
+
+    numpy starts the reduction from 0.0 and adds the pairwise sum of the whole array.
+    """
+    return 0.0 + _pairwise_sum(values, 0, values.size)
+
+
+#: `np.sum` of a 1-D float array, callable from compiled kernels (the same float).
+numpy_sum = compiled(_numpy_sum_loops)
+
+
 def _empty(bid_qty: np.ndarray, ask_qty: np.ndarray) -> Clearing:
     nan_pct = dict.fromkeys(PERCENTILES, float("nan"))
     return Clearing(
@@ -330,7 +423,7 @@ def _clear_compiled(
         ask_rate=asks[1],
         session_rates=ses[0],
         session_volumes=ses[1],
-        percentiles={p: float(r) for p, r in zip(PERCENTILES, pct, strict=True)},
+        percentiles=dict(zip(PERCENTILES, pct.tolist(), strict=True)),
     )
 
 

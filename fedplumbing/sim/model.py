@@ -20,7 +20,7 @@ from fedplumbing.agents.fed import AdministeredRates, Fed
 from fedplumbing.agents.fhlb import FHLB
 from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.agents.treasury import Treasury
-from fedplumbing.sim import interest, private_income
+from fedplumbing.sim import interest, markets, private_income
 from fedplumbing.sim.calendar import Calendar, CalendarRules
 from fedplumbing.sim.config import ScenarioConfig
 from fedplumbing.sim.drivers import make_driver
@@ -117,6 +117,14 @@ class FedPlumbingModel(mesa.Model):
         self._n_custodians = 1 + max(
             int(pop.custodian.max(initial=0)) for pop in (self.mmfs, self.dealers, self.fhlbs)
         )
+        # the clients of custodian banks, for the compiled sums: money funds, dealers, FHLBs
+        clients = (self.mmfs, self.dealers, self.fhlbs)
+        self._client_starts = np.array([pop.rows.start for pop in clients], dtype=np.int64)
+        self._client_sizes = np.array([pop.size for pop in clients], dtype=np.int64)
+        self._client_custodians = np.concatenate(
+            [np.asarray(pop.custodian, dtype=np.int64) for pop in clients]
+        )
+        self._penalty: tuple[AdministeredRates, np.ndarray] | None = None
         self.overnight = OvernightBook(self.ledger, self.payments)
         self.repo_market = RepoMarket()
         self.fed_funds_market = FedFundsMarket()
@@ -150,8 +158,21 @@ class FedPlumbingModel(mesa.Model):
         led = self.ledger
         # custodians are among the first (largest) banks: sum clients' cash over those only
         n = self._n_custodians
+        clients = (self.mmfs, self.dealers, self.fhlbs)
+        if markets.USE_COMPILED:
+            return _bank_positions_kernel(
+                led.balances,
+                led.asset("deposits"),
+                led.asset("reserves"),
+                self.banks.rows.start,
+                self.banks.size,
+                self._client_starts,
+                self._client_sizes,
+                self._client_custodians,
+                n,
+            )
         client_cash = np.zeros(n)
-        for pop in (self.mmfs, self.dealers, self.fhlbs):
+        for pop in clients:
             client_cash += np.bincount(
                 pop.custodian, weights=led.held("deposits", pop.rows), minlength=n
             )
@@ -176,11 +197,15 @@ class FedPlumbingModel(mesa.Model):
         the bank is eligible.
         """
         f, r = self.config.fed, self.rates_today
+        if self._penalty is not None and self._penalty[0] is r:
+            return self._penalty[1]  # the same rates: the same penalties (read-only)
         dw = r.discount + f.discount_stigma_bp / 100.0
         penalty = np.full(self.banks.size, dw)
         if f.srf_enabled:
             srf = r.srf + f.srf_stigma_bp / 100.0
             penalty = np.where(self.banks["repo_active"], np.minimum(dw, srf), dw)
+        penalty.flags.writeable = False
+        self._penalty = (r, penalty)
         return penalty
 
     def dealer_fallback_rate(self) -> float:
@@ -222,3 +247,48 @@ class FedPlumbingModel(mesa.Model):
             self.running = False
         else:
             self._set_day(self.day)
+
+
+def _bank_positions_loops(
+    balances: np.ndarray,
+    deposits_col: int,
+    reserves_col: int,
+    bank_start: int,
+    n_banks: int,
+    client_starts: np.ndarray,
+    client_sizes: np.ndarray,
+    client_custodians: np.ndarray,
+    n_custodians: int,
+) -> np.ndarray:
+    """`FedPlumbingModel.bank_positions` as loops (np.bincount adds in index order too).
+
+    Args:
+        balances: the ledger's matrix.
+        deposits_col: the column of deposits held.
+        reserves_col: the column of reserves held.
+        bank_start: the first bank's row.
+        n_banks: the number of banks.
+        client_starts: first row of each client population.
+        client_sizes: size of each client population.
+        client_custodians: every client's custodian, population after population.
+        n_custodians: the number of custodian banks (the first ones).
+    """
+    client_cash, via = np.zeros(n_custodians), np.empty(n_custodians)
+    first = 0
+    for p in range(client_starts.size):
+        size = client_sizes[p]
+        via[:] = 0.0
+        for i in range(size):
+            via[client_custodians[first + i]] += balances[client_starts[p] + i, deposits_col]
+        for c in range(n_custodians):
+            client_cash[c] += via[c]
+        first += size
+    positions = np.empty(n_banks)
+    for b in range(n_banks):
+        positions[b] = balances[bank_start + b, reserves_col]
+    for c in range(n_custodians):
+        positions[c] -= client_cash[c]
+    return positions
+
+
+_bank_positions_kernel = markets.compiled(_bank_positions_loops)

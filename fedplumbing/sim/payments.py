@@ -14,7 +14,7 @@ import numpy as np
 
 from fedplumbing.agents.base import Population
 from fedplumbing.sim import markets
-from fedplumbing.sim.ledger import Ledger, Leg
+from fedplumbing.sim.ledger import Ledger, Leg, add_legs
 
 FED, TREASURY, PUBLIC = 0, 1, 2
 
@@ -31,8 +31,8 @@ def _any_nonzero(values: np.ndarray) -> bool:
 #: Whether a vector has a nonzero entry (used for its truth value only). Compiled, the test
 #: stops at the first nonzero entry; in numpy, `np.count_nonzero` is several times cheaper
 #: than `ndarray.any()` on the short vectors of a payment.
-_any_nonzero_kernel = markets.compiled(_any_nonzero)
-nonzero = _any_nonzero_kernel if markets.USE_COMPILED else np.count_nonzero
+any_nonzero_kernel = markets.compiled(_any_nonzero)
+nonzero = any_nonzero_kernel if markets.USE_COMPILED else np.count_nonzero
 
 
 class Payments:
@@ -72,19 +72,37 @@ class Payments:
         self._custodian_counts = np.array(self._n_custodians, dtype=np.int64)
         self._deposits = np.zeros(banks.size)
         self._reserves = np.zeros(banks.size)
+        # the cash columns, in the order `_pay_loops` takes them
+        self._columns = np.array(
+            [
+                self._dep_a,
+                self._dep_l,
+                self._reserves_a,
+                self._reserves_l,
+                self._tga_a,
+                self._tga_l,
+            ],
+            dtype=np.int64,
+        )
 
     def zeros(self) -> np.ndarray:
         """A vector of zeros with one entry per ledger row."""
         return np.zeros(self.ledger.n_holders)
 
-    def public_deposit_weights(self) -> np.ndarray:
+    def public_deposit_weights(self, balances: np.ndarray | None = None) -> np.ndarray:
         """Where the public's deposits sit: each bank's share of deposit liabilities.
 
-        Computed once a day (see `start_day`): the public's payments during a day are spread
-        over banks in proportion to their deposits at the open.
+        Computed once a day (see `start_day`), at the first payment of the public: the
+        public's payments during a day are spread over banks in proportion to their deposits
+        then.
+
+        Args:
+            balances: the matrix to read the deposits from (default: the ledger's; a
+                compiled posting gives the matrix it is writing to).
         """
         if self._weights is None:
-            dep = np.maximum(self.ledger.owed("deposits", self.banks.rows), 0.0)
+            balances = self.ledger.balances if balances is None else balances
+            dep = np.maximum(balances[self.banks.rows, self._dep_l], 0.0)
             total = dep.sum()
             self._weights = (
                 dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
@@ -94,6 +112,25 @@ class Payments:
     def start_day(self) -> None:
         """Forget yesterday's deposit weights."""
         self._weights = None
+
+    def kernel_args(self) -> tuple:
+        """What a compiled posting passes to `add_cash_legs` after the matrix and `delta`.
+
+        The cash columns, the banks' first row, the nonbank populations' rows and custodians,
+        the public's deposit weights (empty until computed today: a kernel that needs them
+        stops and asks, see `NEED_WEIGHTS`) and the two buffers.
+        """
+        return (
+            self._columns,
+            self.banks.rows.start,
+            self._nonbank_starts,
+            self._nonbank_sizes,
+            self._custodians,
+            self._custodian_counts,
+            _NO_WEIGHTS if self._weights is None else self._weights,
+            self._deposits,
+            self._reserves,
+        )
 
     def cash_legs(self, delta: np.ndarray) -> list[Leg]:
         """Legs that change each holder's cash by `delta` (the Fed's own entry is ignored).
@@ -194,13 +231,49 @@ class Payments:
         self.pay(label, delta, Leg(payer, eq, -amount), Leg(payee, eq, amount), amount=abs(amount))
 
     def pay(self, label: str, delta: np.ndarray, *other: Leg, amount: float | None = None) -> None:
-        """Post cash changes `delta` together with the legs they pay for."""
-        self.ledger.post(
-            label,
-            *self.cash_legs(delta),
-            *other,
-            amount=amount if amount is not None else float(np.sum(np.maximum(delta, 0.0))),
+        """Post cash changes `delta` together with the legs they pay for.
+
+        Args:
+            label: name of the payment (for the day's flow log).
+            delta: cash change by ledger row ($bn), positive = receives.
+            other: the legs that the cash pays for (applied after the cash legs).
+            amount: size to log (default: the gross cash received, sum(max(delta, 0))).
+        """
+        self.ledger.post(label, *other, amount=amount, cash=(self, delta))
+
+    def apply_cash(self, balances: np.ndarray, delta: np.ndarray) -> float:
+        """Add the cash legs of `delta` to `balances` (the ledger's matrix; see `Ledger.post`).
+
+        Compiled, one loop computes the legs and adds them, the same additions in the same
+        order as posting `cash_legs(delta)`; it also sums the cash received.
+
+        Returns:
+            The gross cash received, sum(max(delta, 0)), as `np.sum` computes it.
+        """
+        if not markets.USE_COMPILED:
+            add_legs(balances, self.cash_legs(delta))
+            return float(np.sum(np.maximum(delta, 0.0)))
+        public = delta[PUBLIC]
+        return _pay_kernel(
+            balances,
+            delta,
+            self._columns,
+            self.banks.rows.start,
+            self._nonbank_starts,
+            self._nonbank_sizes,
+            self._custodians,
+            self._custodian_counts,
+            self.public_deposit_weights(balances) if public else self._deposits,
+            self._deposits,
+            self._reserves,
         )
+
+
+#: The public's deposit weights before they are computed (see `Payments.kernel_args`).
+_NO_WEIGHTS = np.zeros(0)
+_NO_WEIGHTS.flags.writeable = False
+#: What a compiled posting returns when it needs the public's deposit weights.
+NEED_WEIGHTS = -1
 
 
 def _cash_loops(
@@ -239,7 +312,7 @@ def _cash_loops(
     first = 0
     for p in range(n_pops):
         start, size = nonbank_starts[p], nonbank_sizes[p]
-        if _any_nonzero_kernel(delta[start : start + size]):
+        if any_nonzero_kernel(delta[start : start + size]):
             paid |= 1 << p
             if not has_deposits:
                 deposits[:] = 0.0
@@ -262,14 +335,135 @@ def _cash_loops(
     if has_deposits:
         for b in range(n_banks):
             reserves[b] = delta[bank_start + b] + deposits[b]
-        if _any_nonzero_kernel(deposits):
+        if any_nonzero_kernel(deposits):
             paid |= 1 << n_pops
     else:
         for b in range(n_banks):
             reserves[b] = delta[bank_start + b]
-    if _any_nonzero_kernel(reserves):
+    if any_nonzero_kernel(reserves):
         paid |= 1 << (n_pops + 1)
     return paid
 
 
 _cash_kernel = markets.compiled(_cash_loops)
+
+
+def _add_cash_legs_loops(
+    balances: np.ndarray,
+    delta: np.ndarray,
+    columns: np.ndarray,
+    bank_start: int,
+    nonbank_starts: np.ndarray,
+    nonbank_sizes: np.ndarray,
+    custodians: np.ndarray,
+    custodian_counts: np.ndarray,
+    weights: np.ndarray,
+    deposits: np.ndarray,
+    reserves: np.ndarray,
+) -> None:
+    """Add the cash legs of `delta` to `balances`, as posting `Payments.cash_legs` would.
+
+    The legs are computed by `_cash_loops` (into `deposits` and `reserves`) and added leg
+    after leg, in the order `cash_legs` lists them; the Fed's reserve liability changes by
+    the banks' reserves summed as `np.sum` does.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        delta: cash change by ledger row.
+        columns: the columns of deposits (asset, liability), reserves (asset, liability) and
+            the TGA (asset, liability).
+        bank_start: the first bank's row.
+        nonbank_starts: first row of each nonbank population.
+        nonbank_sizes: size of each nonbank population.
+        custodians: every nonbank's custodian bank, population after population.
+        custodian_counts: number of custodians of each population.
+        weights: the public's deposit weights by bank (unused when the public pays nothing).
+        deposits: buffer for the change of each bank's deposit liabilities.
+        reserves: buffer for the change of each bank's reserves.
+    """
+    public = delta[PUBLIC]
+    paid = _cash_kernel(
+        delta,
+        bank_start,
+        nonbank_starts,
+        nonbank_sizes,
+        custodians,
+        custodian_counts,
+        public,
+        weights,
+        deposits,
+        reserves,
+    )
+    dep_a, dep_l, res_a, res_l, tga_a, tga_l = (
+        columns[0],
+        columns[1],
+        columns[2],
+        columns[3],
+        columns[4],
+        columns[5],
+    )
+    n_pops = nonbank_starts.size
+    for p in range(n_pops):
+        if paid >> p & 1:
+            start = nonbank_starts[p]
+            for i in range(start, start + nonbank_sizes[p]):
+                balances[i, dep_a] += delta[i]
+    if public != 0:
+        balances[PUBLIC, dep_a] += public
+    if paid >> n_pops & 1:
+        for b in range(deposits.size):
+            balances[bank_start + b, dep_l] += deposits[b]
+    if paid >> (n_pops + 1) & 1:
+        for b in range(reserves.size):
+            balances[bank_start + b, res_a] += reserves[b]
+        balances[FED, res_l] += markets.numpy_sum(reserves)
+    treasury = delta[TREASURY]
+    if treasury != 0:
+        balances[TREASURY, tga_a] += treasury
+        balances[FED, tga_l] += treasury
+
+
+#: Compiled postings call this to add the cash legs of a payment (see `Payments.kernel_args`).
+add_cash_legs = markets.compiled(_add_cash_legs_loops)
+
+
+def _pay_loops(
+    balances: np.ndarray,
+    delta: np.ndarray,
+    columns: np.ndarray,
+    bank_start: int,
+    nonbank_starts: np.ndarray,
+    nonbank_sizes: np.ndarray,
+    custodians: np.ndarray,
+    custodian_counts: np.ndarray,
+    weights: np.ndarray,
+    deposits: np.ndarray,
+    reserves: np.ndarray,
+) -> float:
+    """`add_cash_legs`, then the gross cash received (the arguments are the same).
+
+    Returns:
+        The sum of the positive entries of `delta`, as `np.sum(np.maximum(delta, 0.0))`
+        computes it.
+    """
+    add_cash_legs(
+        balances,
+        delta,
+        columns,
+        bank_start,
+        nonbank_starts,
+        nonbank_sizes,
+        custodians,
+        custodian_counts,
+        weights,
+        deposits,
+        reserves,
+    )
+    received = np.empty(delta.size)
+    for i in range(delta.size):
+        # np.maximum(delta, 0.0): NaN propagates, and a tie gives the second operand
+        received[i] = delta[i] if delta[i] > 0.0 or delta[i] != delta[i] else 0.0
+    return markets.numpy_sum(received)
+
+
+_pay_kernel = markets.compiled(_pay_loops)

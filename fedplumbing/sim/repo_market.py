@@ -9,6 +9,7 @@ moves into the lenders' custody until tomorrow's unwind.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +17,8 @@ import numpy as np
 from fedplumbing.agents.bank import Bank
 from fedplumbing.agents.dealer import Dealer
 from fedplumbing.agents.mmf import MoneyMarketFund
+from fedplumbing.sim import markets
+from fedplumbing.sim.ledger import SECURITIES, Ledger, LedgerError
 from fedplumbing.sim.markets import Clearing, clear_call_market, order_rows
 from fedplumbing.sim.payments import FED
 
@@ -28,6 +31,20 @@ def collateral_capacity(
 ) -> np.ndarray:
     """Cash that `rows` could raise against their unencumbered Treasuries ($bn)."""
     led = model.ledger
+    if markets.USE_COMPILED and type(rows) is slice:
+        (coupons, s_coupons), (bills, s_bills) = _pledge_columns(led)
+        return _capacity_kernel(
+            led.balances,
+            led.rehypothecable,
+            led.pledged,
+            rows.start,
+            rows.stop,
+            coupons,
+            s_coupons,
+            bills,
+            s_bills,
+            1 - haircut,
+        )
     return (led.unencumbered("coupons", rows) + led.unencumbered("bills", rows)) * (1 - haircut)
 
 
@@ -42,8 +59,66 @@ def pledge_for(
     """Move collateral worth `borrowed / (1 - haircut)` into the lenders' custody.
 
     Borrowers pledge coupons first, then bills; lenders share the custody in proportion to
-    their lending.
+    their lending. Compiled, one kernel does it all (`_pledge_loops`, the same floats as
+    `_pledge_by_security`); in debug mode it runs on copies of the custody matrices and must
+    match the numpy path.
+
+    Raises:
+        LedgerError: if a borrower would pledge more than it holds unencumbered.
     """
+    if not markets.USE_COMPILED:
+        _pledge_by_security(model, borrower_rows, borrowed, lender_rows, lent, haircut)
+        return
+    led = model.ledger
+    debug = led.debug
+    pledged = led.pledged.copy(order="F") if debug else led.pledged
+    custody = led.held_as_collateral.copy(order="F") if debug else led.held_as_collateral
+    ok = _pledge_kernel(
+        np.ascontiguousarray(borrower_rows, dtype=np.int64),
+        np.ascontiguousarray(borrowed, dtype=float),
+        np.ascontiguousarray(lender_rows, dtype=np.int64),
+        np.ascontiguousarray(lent, dtype=float),
+        haircut,
+        led.balances,
+        led.rehypothecable,
+        pledged,
+        custody,
+        _pledge_columns(led),
+    )
+    if not ok:
+        raise LedgerError("cannot pledge more collateral than held unencumbered")
+    if debug:
+        _pledge_by_security(model, borrower_rows, borrowed, lender_rows, lent, haircut)
+        if not (
+            np.array_equal(pledged, led.pledged) and np.array_equal(custody, led.held_as_collateral)
+        ):
+            raise LedgerError("compiled pledge differs from the pledges made security by security")
+
+
+@lru_cache(maxsize=8)
+def _pledge_columns_cached(coupons: tuple[int, int], bills: tuple[int, int]) -> np.ndarray:
+    columns = np.array([coupons, bills], dtype=np.int64)
+    columns.flags.writeable = False
+    return columns
+
+
+def _pledge_columns(led: Ledger) -> np.ndarray:
+    """(ledger column, custody column) of coupons, then bills: the order borrowers pledge."""
+    return _pledge_columns_cached(
+        (led.asset("coupons"), SECURITIES.index("coupons")),
+        (led.asset("bills"), SECURITIES.index("bills")),
+    )
+
+
+def _pledge_by_security(
+    model: FedPlumbingModel,
+    borrower_rows: np.ndarray,
+    borrowed: np.ndarray,
+    lender_rows: np.ndarray,
+    lent: np.ndarray,
+    haircut: float,
+) -> None:
+    """`pledge_for` in numpy, through `Ledger.pledge` (the reference of the kernel)."""
     led = model.ledger
     n = led.n_holders
     need = np.bincount(borrower_rows, weights=borrowed, minlength=n) / (1.0 - haircut)
@@ -169,6 +244,140 @@ class RepoMarket:
 
 def _cap_rows(qty: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """Scale each row of tranche amounts so that the row total does not exceed `cap`."""
+    if markets.USE_COMPILED:
+        return _cap_rows_kernel(np.ascontiguousarray(qty), np.ascontiguousarray(cap))
     total = qty.sum(axis=1)
     scale = np.where(total > cap, np.maximum(cap, 0.0) / np.where(total > 0, total, 1.0), 1.0)
     return qty * scale[:, None]
+
+
+def _pledge_loops(
+    borrower_rows: np.ndarray,
+    borrowed: np.ndarray,
+    lender_rows: np.ndarray,
+    lent: np.ndarray,
+    haircut: float,
+    balances: np.ndarray,
+    rehypothecable: np.ndarray,
+    pledged: np.ndarray,
+    held_as_collateral: np.ndarray,
+    columns: np.ndarray,
+) -> bool:
+    """`_pledge_by_security` as loops: the same operations in the same order.
+
+    Args:
+        borrower_rows: the borrowers' ledger rows, one per order.
+        borrowed: the borrowers' fills.
+        lender_rows: the lenders' ledger rows, one per order.
+        lent: the lenders' fills.
+        haircut: the repo haircut.
+        balances: the ledger's matrix (read only).
+        rehypothecable: collateral each holder may re-pledge, by security.
+        pledged: collateral pledged today, by holder and security (changed in place).
+        held_as_collateral: collateral in custody, by holder and security (changed in place).
+        columns: (ledger column, custody column) of each security, in pledging order.
+
+    Returns:
+        False if a borrower would pledge more than it holds unencumbered (the pledges of
+        the securities before are made, as `Ledger.pledge` would have made them).
+    """
+    n = balances.shape[0]
+    need, custody = np.zeros(n), np.zeros(n)  # np.bincount: sums in order of the orders
+    for i in range(borrower_rows.size):
+        need[borrower_rows[i]] += borrowed[i]
+    for i in range(n):
+        need[i] = need[i] / (1.0 - haircut)
+    for i in range(lender_rows.size):
+        custody[lender_rows[i]] += lent[i]
+    total = markets.numpy_sum(custody)
+    if total <= 0:
+        return True
+    for i in range(n):
+        custody[i] /= total
+    rows = np.flatnonzero(need > 0)
+    if rows.size == 0:
+        return True
+    give = np.empty(rows.size)
+    for c in range(columns.shape[0]):
+        col, s = columns[c, 0], columns[c, 1]
+        for j in range(rows.size):
+            r = rows[j]
+            free = balances[r, col] + rehypothecable[r, s] - pledged[r, s]
+            # np.minimum(need, np.maximum(free, 0.0)): NaN propagates, ties give the second
+            if not free > 0.0 and free == free:
+                free = 0.0
+            give[j] = need[r] if need[r] < free or need[r] != need[r] else free
+        for j in range(rows.size):  # Ledger.pledge: no more than held unencumbered
+            r = rows[j]
+            if give[j] > balances[r, col] + rehypothecable[r, s] - pledged[r, s] + 1e-9:
+                return False
+        for j in range(rows.size):
+            pledged[rows[j], s] += give[j]
+        given = markets.numpy_sum(give)
+        for i in range(n):
+            held_as_collateral[i, s] += given * custody[i]
+        for j in range(rows.size):
+            need[rows[j]] -= give[j]
+    return True
+
+
+_pledge_kernel = markets.compiled(_pledge_loops)
+
+
+def _capacity_loops(
+    balances: np.ndarray,
+    rehypothecable: np.ndarray,
+    pledged: np.ndarray,
+    start: int,
+    stop: int,
+    coupons_col: int,
+    coupons_custody: int,
+    bills_col: int,
+    bills_custody: int,
+    keep: float,
+) -> np.ndarray:
+    """`collateral_capacity` of rows `start:stop` as one loop (the same floats).
+
+    Args:
+        balances: the ledger's matrix.
+        rehypothecable: collateral each holder may re-pledge, by security.
+        pledged: collateral pledged today, by holder and security.
+        start: the first row.
+        stop: the row after the last.
+        coupons_col: the ledger column of coupons held.
+        coupons_custody: the custody column of coupons.
+        bills_col: the ledger column of bills held.
+        bills_custody: the custody column of bills.
+        keep: 1 - the haircut.
+    """
+    out = np.empty(stop - start)
+    for i in range(start, stop):
+        coupons = balances[i, coupons_col] + rehypothecable[i, coupons_custody]
+        coupons = coupons - pledged[i, coupons_custody]
+        bills = (
+            balances[i, bills_col] + rehypothecable[i, bills_custody] - pledged[i, bills_custody]
+        )
+        out[i - start] = (coupons + bills) * keep
+    return out
+
+
+_capacity_kernel = markets.compiled(_capacity_loops)
+
+
+def _cap_rows_loops(qty: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """`_cap_rows` as loops: row totals summed as numpy sums a row (pairwise), same floats."""
+    out = np.empty_like(qty)
+    n_rows, n_cols = qty.shape
+    for b in range(n_rows):
+        total = markets.numpy_sum(qty[b])
+        scale = 1.0
+        # np.where(total > cap, np.maximum(cap, 0.0) / (total if total > 0 else 1.0), 1.0)
+        if total > cap[b]:
+            top = cap[b] if cap[b] > 0.0 or cap[b] != cap[b] else 0.0
+            scale = top / (total if total > 0 else 1.0)
+        for k in range(n_cols):
+            out[b, k] = qty[b, k] * scale
+    return out
+
+
+_cap_rows_kernel = markets.compiled(_cap_rows_loops)

@@ -94,3 +94,37 @@ def test_t_account_shows_both_sides():
     assert "bills" in text and "reserves" in text and "assets" in text
     sheet = led.sheet(slice(3, 5))
     assert sheet["assets"]["reserves"] == 15.0
+
+
+class _Router:
+    """A cash router for two banks paying in reserves; `skew` makes it add more than it lists."""
+
+    def __init__(self, led: Ledger, skew: float = 0.0) -> None:
+        self.led, self.skew = led, skew
+
+    def cash_legs(self, delta):
+        led = self.led
+        return [
+            Leg(np.array([3, 4]), led.asset("reserves"), delta[3:5]),
+            Leg(0, led.liability("reserves"), float(delta[3:5].sum())),
+        ]
+
+    def apply_cash(self, balances, delta):
+        balances[3:5, self.led.asset("reserves")] += delta[3:5] + self.skew
+        balances[0, self.led.liability("reserves")] += float(delta[3:5].sum())
+        return float(np.sum(np.maximum(delta, 0.0)))
+
+
+def test_payment_posts_cash_legs_through_the_router():
+    led = make()
+    open_reserves(led, 10.0, 5.0)
+    delta = np.array([0.0, 0.0, 0.0, -2.0, 2.0])
+    eq = led.equity_col
+    led.post("gift", Leg(3, eq, -2.0), Leg(4, eq, 2.0), cash=(_Router(led), delta))
+    led.check()
+    assert led.held("reserves", 3) == 8.0 and led.held("reserves", 4) == 7.0
+    assert led.flows["gift"] == 2.0  # the gross cash received
+    with pytest.raises(LedgerError, match="unbalances bank A"):
+        led.post("no equity leg", cash=(_Router(led), delta))
+    with pytest.raises(LedgerError, match="differ from listed"):
+        led.post("skewed", Leg(3, eq, -2.0), Leg(4, eq, 2.0), cash=(_Router(led, 1e-9), delta))

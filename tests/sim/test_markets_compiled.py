@@ -100,22 +100,27 @@ def test_compiled_bank_schedules_equal_numpy(seed, monkeypatch):
     reserves, lclor, shock_sd, cost, penalty = bank_inputs(seed)
     args = (reserves, lclor, shock_sd, cost, 4.4, penalty)
     before = (np.array([1.0, 2.0]), np.array([4.3, 4.35]), np.array([9, 12]))
+    offers = (np.array([1.0, 0.0, 2.0]), np.array([4.3, 4.31, 4.35]), np.array([3, 4, 5]))
     compiled = [
         Bank.lending_schedule(*args),
         Bank.borrowing_schedule(*args),
         Bank.borrowing_orders(*args, 3.5, 7, before),
+        Bank.lending_orders(*args, 7, offers),
     ]
     monkeypatch.setattr(markets, "USE_COMPILED", False)
     reference = [
         Bank.lending_schedule(*args),
         Bank.borrowing_schedule(*args),
         Bank.borrowing_orders(*args, 3.5, 7, before),
+        Bank.lending_orders(*args, 7, offers),
     ]
     for got, want in zip(compiled, reference, strict=True):
         for x, y in zip(got, want, strict=True):
             assert x.shape == y.shape
             assert np.array_equal(x, y)
     assert 2 < reference[2][0].size < reserves.size * 19  # some banks bid, some do not
+    assert 2 < reference[3][0].size < reserves.size * 19  # some tranches are empty
+    assert reference[3][2][1] == 5  # the empty order of `before` is left out too
 
 
 def test_compiled_cash_legs_equal_numpy(monkeypatch):
@@ -173,3 +178,224 @@ def test_compiled_overnight_sums_equal_numpy(n_orders, monkeypatch):
         assert np.array_equal(got, want)
         assert np.array_equal(np.signbit(got), np.signbit(want))
     assert np.count_nonzero(reference[0]) > 3
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 127, 128, 129, 200, 511, 4838, 20001])
+def test_compiled_numpy_sum_equals_np_sum(size):
+    """markets.numpy_sum: numpy's pairwise summation, bit for bit, at every block boundary."""
+    rng = np.random.default_rng(size)
+    for trial in range(10):
+        values = rng.standard_normal(size) * 10.0 ** rng.integers(-8, 9, size)
+        if trial % 2:
+            values[rng.random(size) < 0.5] = 0.0
+        want = np.sum(values)
+        got = markets.numpy_sum(values)
+        assert np.float64(got).tobytes() == want.tobytes()
+
+
+def test_compiled_payment_equals_posting_its_legs(monkeypatch):
+    """Payments.apply_cash adds the cash legs to the matrix as posting them would, bit for bit."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.ledger import add_legs
+    from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 300, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    pay, balances = model.payments, model.ledger.balances
+    rng = np.random.default_rng(5)
+    deltas = []
+    for rows in ([TREASURY, PUBLIC], [TREASURY, FED], [PUBLIC], list(range(pay.zeros().size))):
+        for _ in range(5):
+            delta = pay.zeros()
+            delta[rows] = rng.normal(0.0, 10.0, len(rows)) * (rng.random(len(rows)) < 0.7)
+            deltas.append(delta)
+    delta = pay.zeros()
+    delta[pay.nonbanks[1].rows] = 1.0  # one nonbank population only
+    deltas += [delta, pay.zeros()]
+    moved = 0
+    for delta in deltas:
+        compiled = balances.copy(order="F")
+        received = pay.apply_cash(compiled, delta)
+        moved += not np.array_equal(compiled, balances)
+        monkeypatch.setattr(markets, "USE_COMPILED", False)
+        reference = balances.copy(order="F")
+        add_legs(reference, pay.cash_legs(delta))
+        assert received == pay.apply_cash(balances.copy(order="F"), delta)
+        monkeypatch.setattr(markets, "USE_COMPILED", True)
+        assert np.array_equal(compiled, reference)
+        assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+        assert np.float64(received).tobytes() == np.sum(np.maximum(delta, 0.0)).tobytes()
+    assert moved > len(deltas) // 2  # most payments moved cash (some draw only zeros)
+
+
+def _debug_model():
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.model import FedPlumbingModel
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    model = FedPlumbingModel(cfg, rng=0, debug=True)
+    for _ in range(3):
+        model.step()
+    return model
+
+
+def test_compiled_booking_and_unwind_equal_their_legs():
+    """In debug mode the kernels run on copies and must match the postings leg by leg.
+
+    The public lends (fire-sale funding) before its deposit weights are computed, so the
+    kernels stop, have the weights computed and resume.
+    """
+    from fedplumbing.sim.payments import PUBLIC
+
+    model = _debug_model()
+    led, book, pay = model.ledger, model.overnight, model.payments
+    led.start_day()
+    pay.start_day()
+    dealers, banks = model.dealers.rows, model.banks.rows
+    rows = np.arange(dealers.start, dealers.stop)
+    need = np.linspace(0.5, 2.0, rows.size)
+    booked = book.book(
+        "fire-sale funding",
+        "repo",
+        np.array([PUBLIC]),
+        np.array([need.sum()]),
+        np.array([5.0]),
+        rows,
+        need,
+        np.full(rows.size, 5.0),
+        3,
+    )
+    assert booked == need.sum() and pay._weights is not None
+    lenders = np.array([banks.start, banks.start, banks.start + 1])
+    book.book(
+        "fed funds",
+        "fed_funds",
+        lenders,
+        np.array([1.0, 0.0, 2.5]),
+        np.array([2.4, 0.0, 2.45]),
+        np.array([banks.start + 5] * 2),
+        np.array([1.0, 2.5]),
+        np.array([2.4, 2.45]),
+        1,
+    )
+    assert book.receivable["repo"][PUBLIC] > 0 and book.payable["fed_funds"][banks.start + 5] > 0
+    pay.start_day()  # the unwind needs the weights again (the public is repaid)
+    book.unwind()
+    assert pay._weights is not None
+    assert led.flows["repo unwind"] > need.sum() and led.flows["fed_funds unwind"] > 3.5
+    assert not np.any(led.held("repo", slice(None))) and not np.any(book.receivable["repo"])
+    led.check()
+
+
+def test_debug_mode_catches_a_kernel_that_differs(monkeypatch):
+    from fedplumbing.sim import overnight
+    from fedplumbing.sim.ledger import LedgerError
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _debug_model()
+    kernel = overnight._unwind_kernel
+
+    def skewed(balances, *args):
+        balances[5, 0] += 1e-12
+        return kernel(balances, *args)
+
+    monkeypatch.setattr(overnight, "_unwind_kernel", skewed)
+    with pytest.raises(LedgerError, match="differ from their legs"):
+        model.overnight.unwind()
+
+
+def test_compiled_pledge_equals_numpy(monkeypatch):
+    """repo_market.pledge_for: coupons first, then bills, custody shared; the same floats."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.ledger import SECURITIES
+    from fedplumbing.sim.repo_market import pledge_for
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    led, dealers, mmfs = model.ledger, model.dealers.rows, model.mmfs.rows
+    led.release()  # no collateral pledged yet today
+    rng = np.random.default_rng(11)
+    borrowers = np.repeat(np.arange(dealers.start, dealers.stop), 2)
+    coupons = np.repeat(led.unencumbered("coupons", dealers), 2)
+    borrowed = coupons * rng.uniform(0.0, 0.8, borrowers.size)  # some need bills too
+    lenders = np.repeat(np.arange(mmfs.start, mmfs.stop), 3)
+    lent = rng.exponential(1.0, lenders.size) * (rng.random(lenders.size) < 0.7)
+    before = led.pledged.copy(order="F"), led.held_as_collateral.copy(order="F")
+    results = []
+    for use_compiled in (True, False):
+        monkeypatch.setattr(markets, "USE_COMPILED", use_compiled)
+        led.pledged[:], led.held_as_collateral[:] = before
+        pledge_for(model, borrowers, borrowed, lenders, lent, 0.02)
+        results.append((led.pledged.copy(), led.held_as_collateral.copy()))
+    for got, want in zip(*results, strict=True):
+        assert np.array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    bills = SECURITIES.index("bills")
+    assert np.count_nonzero(results[1][0][dealers, bills] > before[0][dealers, bills]) > 0
+
+
+def test_compiled_bank_positions_equal_numpy(monkeypatch):
+    """FedPlumbingModel.bank_positions: reserves less clients' cash at their custodians."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    rng = np.random.default_rng(2)
+    for pop in (model.mmfs, model.dealers, model.fhlbs):  # clients' cash of both signs
+        model.ledger.balances[pop.rows, model.ledger.asset("deposits")] = rng.normal(
+            0.0, 5.0, pop.size
+        )
+    compiled = model.bank_positions()
+    monkeypatch.setattr(markets, "USE_COMPILED", False)
+    reference = model.bank_positions()
+    assert np.array_equal(compiled, reference)
+    assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+    reserves = model.ledger.held("reserves", model.banks.rows)
+    assert 0 < np.count_nonzero(reference != reserves) < model.banks.size
+
+
+def test_compiled_collateral_capacity_and_row_caps_equal_numpy(monkeypatch):
+    """repo_market.collateral_capacity and _cap_rows: the same floats compiled and in numpy."""
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.repo_market import _cap_rows, collateral_capacity
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model  # collateral pledged today
+    rng = np.random.default_rng(4)
+    qty = rng.exponential(1.0, (30, 19)) * (rng.random((30, 19)) < 0.6)
+    cap = qty.sum(axis=1) * rng.uniform(-0.2, 1.5, 30)
+    results = []
+    for use_compiled in (True, False):
+        monkeypatch.setattr(markets, "USE_COMPILED", use_compiled)
+        results.append(
+            [
+                collateral_capacity(model, model.dealers.rows, 0.02),
+                collateral_capacity(model, model.banks.rows, 0.05),
+                _cap_rows(qty, cap),
+            ]
+        )
+    for got, want in zip(*results, strict=True):
+        assert got.shape == want.shape
+        assert np.array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    capped = results[1][2].sum(axis=1) < qty.sum(axis=1)
+    assert 0 < np.count_nonzero(capped) < 30  # some rows are scaled down, some are not
