@@ -197,6 +197,7 @@ def weekly_levels(daily: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
     )
     frame["reserves_error"] = frame["reserves"] / frame["reserves_actual"] - 1.0
     frame["on_rrp_error"] = frame["on_rrp"] - frame["on_rrp_actual"]
+    frame["week"] = wednesdays  # the observation's own date (H.4.1 weeks end on Wednesday)
     return frame
 
 
@@ -299,7 +300,9 @@ def validate(daily: pd.DataFrame, runtime_s: float | None = None) -> Validation:
         )
 
     weekly = weekly_levels(daily, actual)
-    weekly = weekly[(weekly.index >= IN_SAMPLE[0]) & (weekly.index <= IN_SAMPLE[1])]
+    # weeks by their own (Wednesday) date: the week to Wednesday 1 January 2020 is a 2020
+    # observation, although a holiday places it on 31 December
+    weekly = weekly[(weekly["week"] >= IN_SAMPLE[0]) & (weekly["week"] <= IN_SAMPLE[1])]
     weekly = weekly.dropna(how="all", subset=["reserves_error", "on_rrp_error"])
     v.tables["weekly"] = weekly
     # each check over the weeks it can score (a week that starts before the run has no
