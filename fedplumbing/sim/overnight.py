@@ -14,6 +14,7 @@ import numpy as np
 from fedplumbing.sim import markets
 from fedplumbing.sim.ledger import Ledger, LedgerError, Leg
 from fedplumbing.sim.payments import (
+    CASH_WEIGHTS,
     NEED_WEIGHTS,
     PUBLIC,
     Payments,
@@ -99,10 +100,10 @@ class OvernightBook:
             nonlocal booked
             columns = self._columns[k]
             args = (balances, *orders, factor, receivable, payable, columns[0], columns[1])
-            booked = _book_kernel(*args, *self.payments.kernel_args())
+            booked = _book_kernel(*args, self.payments.kernel_args())
             if booked == NEED_WEIGHTS:
                 self.payments.public_deposit_weights(balances)
-                booked = _book_kernel(*args, *self.payments.kernel_args())
+                booked = _book_kernel(*args, self.payments.kernel_args())
             return {} if booked <= 0 else {label: booked}
 
         def reference() -> float:
@@ -191,7 +192,7 @@ class OvernightBook:
                     payable,
                     first,
                     unwound,
-                    *self.payments.kernel_args(),
+                    self.payments.kernel_args(),
                 )
                 if first >= 0:  # the public pays: its deposit weights, then go on
                     self.payments.public_deposit_weights(balances)
@@ -276,15 +277,7 @@ def _book_loops(
     payable: np.ndarray,
     asset_col: int,
     liability_col: int,
-    columns: np.ndarray,
-    bank_start: int,
-    nonbank_starts: np.ndarray,
-    nonbank_sizes: np.ndarray,
-    custodians: np.ndarray,
-    custodian_counts: np.ndarray,
-    weights: np.ndarray,
-    deposits: np.ndarray,
-    reserves: np.ndarray,
+    cash: tuple,
 ) -> float:
     """`OvernightBook._book_leg_by_leg` as loops: the same additions in the same order.
 
@@ -301,15 +294,8 @@ def _book_loops(
         payable: the instrument's interest payable by row (changed in place).
         asset_col: the instrument's asset column.
         liability_col: the instrument's liability column.
-        columns: cash columns (`Payments.kernel_args()`, passed on to `add_cash_legs`).
-        bank_start: the first bank's row (likewise).
-        nonbank_starts: first row of each nonbank population (likewise).
-        nonbank_sizes: size of each nonbank population (likewise).
-        custodians: the nonbanks' custodian banks (likewise).
-        custodian_counts: number of custodians per population (likewise).
-        weights: the public's deposit weights, empty if not computed yet (likewise).
-        deposits: buffer for the banks' deposit changes (likewise).
-        reserves: buffer for the banks' reserve changes (likewise).
+        cash: `Payments.kernel_args()`, passed on to `add_cash_legs` (its weights are empty
+            until the public's deposit weights are computed today).
 
     Returns:
         The amount booked (0 when nothing is lent), or `NEED_WEIGHTS`, having changed
@@ -324,25 +310,13 @@ def _book_loops(
     delta = np.empty(n)
     for i in range(n):
         delta[i] = borrow[i] - lend[i]
-    if delta[PUBLIC] != 0 and weights.size == 0:
+    if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
         return NEED_WEIGHTS
     for i in range(n):
         receivable[i] += lend_value[i] * factor
     for i in range(n):
         payable[i] += borrow_value[i] * factor
-    add_cash_legs(
-        balances,
-        delta,
-        columns,
-        bank_start,
-        nonbank_starts,
-        nonbank_sizes,
-        custodians,
-        custodian_counts,
-        weights,
-        deposits,
-        reserves,
-    )
+    add_cash_legs(balances, delta, cash)
     for i in range(n):
         balances[i, asset_col] += lend[i]
     for i in range(n):
@@ -361,15 +335,7 @@ def _unwind_loops(
     payable: np.ndarray,
     first: int,
     unwound: np.ndarray,
-    columns: np.ndarray,
-    bank_start: int,
-    nonbank_starts: np.ndarray,
-    nonbank_sizes: np.ndarray,
-    custodians: np.ndarray,
-    custodian_counts: np.ndarray,
-    weights: np.ndarray,
-    deposits: np.ndarray,
-    reserves: np.ndarray,
+    cash: tuple,
 ) -> int:
     """`OvernightBook._unwind_leg_by_leg` as loops, from instrument `first` on.
 
@@ -381,15 +347,8 @@ def _unwind_loops(
         payable: interest payable by instrument and row (zeroed as it is paid).
         first: the instrument to start from (earlier ones are done).
         unwound: filled with the amount unwound per instrument (NaN: nothing to unwind).
-        columns: cash columns (`Payments.kernel_args()`, passed on to `add_cash_legs`).
-        bank_start: the first bank's row (likewise).
-        nonbank_starts: first row of each nonbank population (likewise).
-        nonbank_sizes: size of each nonbank population (likewise).
-        custodians: the nonbanks' custodian banks (likewise).
-        custodian_counts: number of custodians per population (likewise).
-        weights: the public's deposit weights, empty if not computed yet (likewise).
-        deposits: buffer for the banks' deposit changes (likewise).
-        reserves: buffer for the banks' reserve changes (likewise).
+        cash: `Payments.kernel_args()`, passed on to `add_cash_legs` (its weights are empty
+            until the public's deposit weights are computed today).
 
     Returns:
         -1 when every instrument is unwound, or the instrument to resume from once the
@@ -405,22 +364,10 @@ def _unwind_loops(
         rec, pay = receivable[k], payable[k]
         for i in range(n):
             delta[i] = balances[i, a] + rec[i] - balances[i, li] - pay[i]
-        if delta[PUBLIC] != 0 and weights.size == 0:
+        if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
             return k
         unwound[k] = markets.numpy_sum(balances[:, a])
-        add_cash_legs(
-            balances,
-            delta,
-            columns,
-            bank_start,
-            nonbank_starts,
-            nonbank_sizes,
-            custodians,
-            custodian_counts,
-            weights,
-            deposits,
-            reserves,
-        )
+        add_cash_legs(balances, delta, cash)
         for i in range(n):
             balances[i, a] += -balances[i, a]
         for i in range(n):

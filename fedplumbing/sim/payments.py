@@ -253,25 +253,16 @@ class Payments:
         if not markets.USE_COMPILED:
             add_legs(balances, self.cash_legs(delta))
             return float(np.sum(np.maximum(delta, 0.0)))
-        public = delta[PUBLIC]
-        return _pay_kernel(
-            balances,
-            delta,
-            self._columns,
-            self.banks.rows.start,
-            self._nonbank_starts,
-            self._nonbank_sizes,
-            self._custodians,
-            self._custodian_counts,
-            self.public_deposit_weights(balances) if public else self._deposits,
-            self._deposits,
-            self._reserves,
-        )
+        if delta[PUBLIC]:
+            self.public_deposit_weights(balances)
+        return _pay_kernel(balances, delta, self.kernel_args())
 
 
 #: The public's deposit weights before they are computed (see `Payments.kernel_args`).
 _NO_WEIGHTS = np.zeros(0)
 _NO_WEIGHTS.flags.writeable = False
+#: Position of the public's deposit weights in `Payments.kernel_args()`.
+CASH_WEIGHTS = 6
 #: What a compiled posting returns when it needs the public's deposit weights.
 NEED_WEIGHTS = -1
 
@@ -348,19 +339,7 @@ def _cash_loops(
 _cash_kernel = markets.compiled(_cash_loops)
 
 
-def _add_cash_legs_loops(
-    balances: np.ndarray,
-    delta: np.ndarray,
-    columns: np.ndarray,
-    bank_start: int,
-    nonbank_starts: np.ndarray,
-    nonbank_sizes: np.ndarray,
-    custodians: np.ndarray,
-    custodian_counts: np.ndarray,
-    weights: np.ndarray,
-    deposits: np.ndarray,
-    reserves: np.ndarray,
-) -> None:
+def _add_cash_legs_loops(balances: np.ndarray, delta: np.ndarray, cash: tuple) -> None:
     """Add the cash legs of `delta` to `balances`, as posting `Payments.cash_legs` would.
 
     The legs are computed by `_cash_loops` (into `deposits` and `reserves`) and added leg
@@ -370,17 +349,24 @@ def _add_cash_legs_loops(
     Args:
         balances: the ledger's matrix (changed in place).
         delta: cash change by ledger row.
-        columns: the columns of deposits (asset, liability), reserves (asset, liability) and
-            the TGA (asset, liability).
-        bank_start: the first bank's row.
-        nonbank_starts: first row of each nonbank population.
-        nonbank_sizes: size of each nonbank population.
-        custodians: every nonbank's custodian bank, population after population.
-        custodian_counts: number of custodians of each population.
-        weights: the public's deposit weights by bank (unused when the public pays nothing).
-        deposits: buffer for the change of each bank's deposit liabilities.
-        reserves: buffer for the change of each bank's reserves.
+        cash: `Payments.kernel_args()`: the columns of deposits (asset, liability), reserves
+            (asset, liability) and the TGA (asset, liability); the first bank's row; each
+            nonbank population's first row and size; every nonbank's custodian bank,
+            population after population; the number of custodians of each population; the
+            public's deposit weights by bank (unused when the public pays nothing); buffers
+            for the change of each bank's deposit liabilities and reserves.
     """
+    (
+        columns,
+        bank_start,
+        nonbank_starts,
+        nonbank_sizes,
+        custodians,
+        custodian_counts,
+        weights,
+        deposits,
+        reserves,
+    ) = cash
     public = delta[PUBLIC]
     paid = _cash_kernel(
         delta,
@@ -427,38 +413,14 @@ def _add_cash_legs_loops(
 add_cash_legs = markets.compiled(_add_cash_legs_loops)
 
 
-def _pay_loops(
-    balances: np.ndarray,
-    delta: np.ndarray,
-    columns: np.ndarray,
-    bank_start: int,
-    nonbank_starts: np.ndarray,
-    nonbank_sizes: np.ndarray,
-    custodians: np.ndarray,
-    custodian_counts: np.ndarray,
-    weights: np.ndarray,
-    deposits: np.ndarray,
-    reserves: np.ndarray,
-) -> float:
+def _pay_loops(balances: np.ndarray, delta: np.ndarray, cash: tuple) -> float:
     """`add_cash_legs`, then the gross cash received (the arguments are the same).
 
     Returns:
         The sum of the positive entries of `delta`, as `np.sum(np.maximum(delta, 0.0))`
         computes it.
     """
-    add_cash_legs(
-        balances,
-        delta,
-        columns,
-        bank_start,
-        nonbank_starts,
-        nonbank_sizes,
-        custodians,
-        custodian_counts,
-        weights,
-        deposits,
-        reserves,
-    )
+    add_cash_legs(balances, delta, cash)
     received = np.empty(delta.size)
     for i in range(delta.size):
         # np.maximum(delta, 0.0): NaN propagates, and a tie gives the second operand
