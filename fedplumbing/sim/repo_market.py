@@ -32,17 +32,13 @@ def collateral_capacity(
     """Cash that `rows` could raise against their unencumbered Treasuries ($bn)."""
     led = model.ledger
     if markets.USE_COMPILED and type(rows) is slice:
-        (coupons, s_coupons), (bills, s_bills) = _pledge_columns(led)
         return _capacity_kernel(
             led.balances,
             led.rehypothecable,
             led.pledged,
             rows.start,
             rows.stop,
-            coupons,
-            s_coupons,
-            bills,
-            s_bills,
+            _pledge_columns(led),
             1 - haircut,
         )
     return (led.unencumbered("coupons", rows) + led.unencumbered("bills", rows)) * (1 - haircut)
@@ -330,10 +326,7 @@ def _capacity_loops(
     pledged: np.ndarray,
     start: int,
     stop: int,
-    coupons_col: int,
-    coupons_custody: int,
-    bills_col: int,
-    bills_custody: int,
+    columns: np.ndarray,
     keep: float,
 ) -> np.ndarray:
     """`collateral_capacity` of rows `start:stop` as one loop (the same floats).
@@ -344,12 +337,11 @@ def _capacity_loops(
         pledged: collateral pledged today, by holder and security.
         start: the first row.
         stop: the row after the last.
-        coupons_col: the ledger column of coupons held.
-        coupons_custody: the custody column of coupons.
-        bills_col: the ledger column of bills held.
-        bills_custody: the custody column of bills.
+        columns: (ledger column, custody column) of coupons, then bills (`_pledge_columns`).
         keep: 1 - the haircut.
     """
+    coupons_col, coupons_custody = columns[0, 0], columns[0, 1]
+    bills_col, bills_custody = columns[1, 0], columns[1, 1]
     out = np.empty(stop - start)
     for i in range(start, stop):
         coupons = balances[i, coupons_col] + rehypothecable[i, coupons_custody]
