@@ -201,6 +201,49 @@ def weekly_levels(daily: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def weekly_fit_by_year(weekly: pd.DataFrame, smooth_weeks: int = 5) -> pd.DataFrame:
+    """The weekly checks year by year, beside how noisy the actual ON RRP is.
+
+    The "trend" columns score the actual series' own centred `smooth_weeks`-week mean
+    against it with the same $50B tolerance: how well a model that got every
+    month's level right, but none of the week-to-week swings, would do.
+
+    Args:
+        weekly: `weekly_levels` rows (indexed by observation date, with a `week` column).
+        smooth_weeks: width of the centred moving average.
+
+    Returns:
+        One row per year: weeks scored, share within tolerance and worst error, for
+        reserves (share, %) and ON RRP ($bn), and the trend benchmark for ON RRP.
+    """
+    w = weekly.sort_values("week")
+    year = pd.DatetimeIndex(w["week"]).year
+    actual = w["on_rrp_actual"]
+    trend = actual.rolling(smooth_weeks, center=True, min_periods=1).mean()
+    frame = pd.DataFrame(
+        {
+            "r_err": w["reserves_error"].abs(),
+            "o_err": w["on_rrp_error"].abs(),
+            "t_err": (trend - actual).abs(),
+        }
+    )
+    rows = {}
+    for y, g in frame.groupby(year):
+        r, o, t = g["r_err"].dropna(), g["o_err"].dropna(), g["t_err"].dropna()
+        rows[int(y)] = {
+            "weeks": float(len(o)),
+            "reserves within 5%": float((r <= RESERVES_TOLERANCE).mean() * 100),
+            "reserves worst %": float(r.max() * 100) if len(r) else np.nan,
+            "ON RRP within $50B %": float((o <= ON_RRP_TOLERANCE).mean() * 100),
+            "ON RRP worst $bn": float(o.max()),
+            f"actual {smooth_weeks}-week trend within %": float(
+                (t <= ON_RRP_TOLERANCE).mean() * 100
+            ),
+            "trend worst $bn": float(t.max()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def demand_curve(frame: pd.DataFrame, ratio: str, spread: str) -> pd.DataFrame:
     """Median spread by bin of reserves / bank assets (percent bins of 0.5 pp)."""
     x = frame[ratio] * 100.0
@@ -334,6 +377,9 @@ def validate(daily: pd.DataFrame, runtime_s: float | None = None) -> Validation:
                 o_worst <= ON_RRP_TOLERANCE,
             ),
         ]
+
+    if len(weekly):
+        v.tables["weekly_by_year"] = weekly_fit_by_year(weekly)
 
     sim_curve = demand_curve(d[in_sample], "reserves_to_assets", "repo_spread_bp")
     v.tables["demand_curve_sim"] = sim_curve
@@ -483,9 +529,9 @@ def counterfactual_numbers(runs: dict[str, pd.DataFrame]) -> dict[str, dict[str,
 
 
 # --------------------------------------------------------------------------- report
-def _table(frame: pd.DataFrame, fmt: str = "{:+.1f}") -> str:
+def _table(frame: pd.DataFrame, fmt: str = "{:+.1f}", index: str = "month") -> str:
     cols = list(frame.columns)
-    lines = ["| month | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    lines = [f"| {index} | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for idx, row in frame.iterrows():
         cells = [fmt.format(x) if np.isfinite(x) else "" for x in row]
         lines.append(f"| {idx} | " + " | ".join(cells) + " |")
@@ -570,7 +616,18 @@ def validation_markdown(
             "",
             "## Weekly reserves (week averages) and Wednesday ON RRP, quarterly means ($bn)",
             "",
-            _table(q, "{:.0f}"),
+            _table(q, "{:.0f}", "quarter"),
+        ]
+    if "weekly_by_year" in v.tables and len(v.tables["weekly_by_year"]):
+        lines += [
+            "",
+            "## Weekly checks by year",
+            "",
+            "How noisy the target is: the last two columns score the actual ON RRP's own "
+            "centred 5-week mean against it with the same $50B tolerance (a model with "
+            "every month's level right but none of the week-to-week swings).",
+            "",
+            _table(v.tables["weekly_by_year"], "{:.0f}", "year"),
         ]
     for key, title in (
         ("demand_curve_sim", "Simulated reserve demand curve (median spread by ratio bin)"),
@@ -579,13 +636,13 @@ def validation_markdown(
         if key in v.tables and len(v.tables[key]):
             t = v.tables[key].copy()
             t.index = [str(i) for i in t.index]
-            lines += ["", f"## {title}", "", _table(t, "{:.1f}")]
+            lines += ["", f"## {title}", "", _table(t, "{:.1f}", "reserves / bank assets (%)")]
     if oos is not None and len(oos):
         lines += [
             "",
             "## Out of sample (after 2019; reported, not fitted; 2020-03..2021-12 inputs only)",
             "",
-            _table(oos, "{:.1f}"),
+            _table(oos, "{:.1f}", "year"),
         ]
     lines += [
         "",

@@ -15,6 +15,7 @@ from fedplumbing.experiments.replay import (
     run_replay,
     september_2019,
     validate,
+    weekly_fit_by_year,
     write_replay,
 )
 from fedplumbing.sim import history
@@ -169,6 +170,37 @@ def test_replay_is_deterministic():
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_weekly_fit_by_year_scores_each_year_and_the_noise_of_the_target():
+    """Per-year shares and worst errors; the trend benchmark sees week-to-week swings."""
+    weeks = pd.date_range("2017-01-04", periods=104, freq="7D")
+    calm = np.full(52, 100.0)  # 2017: a flat actual series, its trend fits every week
+    swings = np.where(np.arange(52) % 2 == 0, 0.0, 200.0)  # 2018: +-100 around the mean
+    actual = np.concatenate([calm, swings])
+    error = np.zeros(104)
+    error[:13] = 60.0  # a quarter of 2017 misses by $60B
+    weekly = pd.DataFrame(
+        {
+            "on_rrp_actual": actual,
+            "on_rrp_error": error,
+            "reserves_error": np.where(np.arange(104) < 52, 0.01, -0.06),
+            "week": weeks,
+        },
+        index=weeks,
+    )
+    table = weekly_fit_by_year(weekly)
+    assert list(table.index) == [2017, 2018] and (table["weeks"] == 52).all()
+    assert table.loc[2017, "ON RRP within $50B %"] == pytest.approx(75.0)
+    assert table.loc[2017, "ON RRP worst $bn"] == pytest.approx(60.0)
+    assert table.loc[2018, "ON RRP within $50B %"] == 100.0
+    assert table.loc[2017, "reserves within 5%"] == 100.0
+    assert table.loc[2018, "reserves within 5%"] == 0.0
+    assert table.loc[2018, "reserves worst %"] == pytest.approx(6.0)
+    # a smooth model cannot follow +-$100B weekly swings: its 5-week trend misses most weeks
+    assert table.loc[2017, "actual 5-week trend within %"] > 95.0
+    assert table.loc[2018, "actual 5-week trend within %"] < 10.0
+    assert table.loc[2018, "trend worst $bn"] > 50.0
+
+
 def test_write_replay_outputs(tmp_path):
     cfg = replay_config("sept2019", **SHORT)
     result = run_replay(cfg, 0)
@@ -183,6 +215,7 @@ def test_write_replay_outputs(tmp_path):
         assert (tmp_path / name).is_file()
     text = (tmp_path / "validation.md").read_text()
     assert "17 Sep 2019 SOFR - IOER" in text
+    assert "## Weekly checks by year" in text and "| year | weeks |" in text
     assert paths["validation"].name == "validation.md"
 
 
