@@ -80,6 +80,12 @@ class Initial:
     hedge_fund_repo: float = param(
         1200.0, 0, 5000, "$bn", "dealers' reverse repo lending to hedge funds"
     )
+    fit_on_rrp: bool = param(
+        False,
+        doc="choose the opening hedge-fund book (hedge_fund_repo is the first guess) so that "
+        "day one ends with on_rrp at the ON RRP: the stated reserves / ON RRP split is then "
+        "the agents' own choice, not a first-day jump",
+    )
     fhlb_liquidity: float = param(
         120.0, 0, 2000, "$bn", "FHLB overnight liquidity (fed funds + ON RRP)"
     )

@@ -28,7 +28,11 @@ from fedplumbing.sim.facilities import Facilities, change_hedge_fund_lending
 from fedplumbing.sim.fed_funds_market import FedFundsMarket
 from fedplumbing.sim.ledger import Ledger
 from fedplumbing.sim.metrics import DailyRecorder
-from fedplumbing.sim.opening import build_populations, post_opening_balances
+from fedplumbing.sim.opening import (
+    build_populations,
+    fit_opening_on_rrp,
+    post_opening_balances,
+)
 from fedplumbing.sim.overnight import OvernightBook
 from fedplumbing.sim.payments import FED, Payments
 from fedplumbing.sim.repo_market import RepoMarket
@@ -57,6 +61,8 @@ class FedPlumbingModel(mesa.Model):
         rng: int | np.random.SeedSequence | None = 0,
         debug: bool = False,
     ) -> None:
+        if config.initial.fit_on_rrp and config.mode == "policy":
+            config = fit_opening_on_rrp(config, rng)
         if isinstance(rng, np.random.SeedSequence):
             rng = np.random.default_rng(rng)
         super().__init__(rng=rng)

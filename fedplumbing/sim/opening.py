@@ -9,10 +9,12 @@ the non-modelled sector) holds whatever the modelled agents do not.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from fedplumbing.agents.base import Population, pareto_sizes
-from fedplumbing.sim.config import ConfigError, ScenarioConfig
+from fedplumbing.sim.config import ConfigError, ScenarioConfig, apply_overrides
 from fedplumbing.sim.ledger import INSTRUMENTS, Ledger, Leg
 from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
 
@@ -269,3 +271,89 @@ def post_opening_balances(
     ]
     legs.append(Leg(slice(None), ledger.equity_col, assets - liabs))
     ledger.post("opening balances", *legs, amount=0.0)
+
+
+#: Day one's ON RRP may miss `initial.on_rrp` by this much ($bn) or this share of it.
+FIT_TOLERANCE, FIT_TOLERANCE_SHARE = 2.0, 0.005
+
+
+def fit_opening_on_rrp(
+    config: ScenarioConfig,
+    rng: int | np.random.SeedSequence | np.random.Generator | None,
+    max_trials: int = 20,
+) -> ScenarioConfig:
+    """`config` with the opening hedge-fund book that makes day one end at `initial.on_rrp`.
+
+    Money funds put at the ON RRP whatever cash dealers do not borrow, and dealers borrow to
+    finance their hedge-fund book, so day one's ON RRP falls one for one as that book grows
+    (until money funds run out of cash). A scenario that states its opening split of
+    reserves and ON RRP (May 2022: $3.3T and $2.3T) but inherits a hedge-fund book
+    calibrated on 2017-2019 would otherwise see the agents reallocate a trillion dollars on
+    the first day. Each trial builds the model with the same seed and runs its first day;
+    the book is found by regula falsi within [0, the parameter's maximum].
+
+    Args:
+        config: a policy-mode scenario with `initial.fit_on_rrp` set.
+        rng: the seed the model will use (a Generator is copied, not advanced).
+        max_trials: model days to run at most.
+
+    Returns:
+        The scenario with `initial.hedge_fund_repo` solved and `initial.fit_on_rrp` off.
+
+    Raises:
+        ConfigError: when no hedge-fund book in range gives the stated ON RRP.
+    """
+    from fedplumbing.sim.model import FedPlumbingModel  # the model imports this module
+
+    target = config.initial.on_rrp
+    upper = 5000.0  # the range of initial.hedge_fund_repo
+
+    def with_book(book: float) -> ScenarioConfig:
+        return apply_overrides(
+            config, {"initial.hedge_fund_repo": book, "initial.fit_on_rrp": False}
+        )
+
+    def day_one(book: float) -> float:
+        seed = copy.deepcopy(rng) if isinstance(rng, np.random.Generator) else rng
+        model = FedPlumbingModel(with_book(book), rng=seed)
+        model.step()
+        return float(model.ledger.owed("on_rrp", FED))
+
+    tolerance = max(FIT_TOLERANCE, FIT_TOLERANCE_SHARE * target)
+    # day one's ON RRP falls as the book grows: keep a bracket [lo, hi] around the book
+    # (error > 0 at lo, < 0 at hi) and narrow it by regula falsi, kept off its ends
+    lo, hi = 0.0, upper
+    err_lo: float | None = None
+    err_hi: float | None = None
+    book = min(max(config.initial.hedge_fund_repo, 0.0), upper)
+    error = day_one(book) - target
+    step = 0.0
+    for _ in range(max_trials - 1):
+        if abs(error) <= tolerance:
+            return with_book(book)
+        if error > 0:
+            lo, err_lo = book, error
+        else:
+            hi, err_hi = book, error
+        width = hi - lo
+        if width < 1e-6:
+            break
+        if err_lo is not None and err_hi is not None:
+            guess = lo + err_lo * width / (err_lo - err_hi)
+            guess = min(max(guess, lo + 0.1 * width), hi - 0.1 * width)
+        else:  # one side still open: step as if a dollar of book took a dollar of ON RRP,
+            # at least twice the last step (day one's ON RRP has flat stretches)
+            step = max(abs(error), 2.0 * step)
+            guess = min(max(book + (step if error > 0 else -step), lo), hi)
+            if guess == book:
+                break
+        book = guess
+        error = day_one(book) - target
+    if abs(error) <= tolerance:
+        return with_book(book)
+    raise ConfigError(
+        f"initial.on_rrp: no opening hedge-fund book in [0, {upper:,.0f}] $bn makes day one "
+        f"end with {target:,.0f} $bn at the ON RRP (last try {target + error:,.0f} $bn with "
+        f"{book:,.0f} $bn); change initial.on_rrp, initial.mmf_bill_share or "
+        "initial.mmf_assets, or leave initial.fit_on_rrp off"
+    )
