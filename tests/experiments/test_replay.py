@@ -287,6 +287,23 @@ def test_spike_does_not_depend_on_the_seed(seed):
     assert -1 <= s["first"] <= 0 and s["last"] <= 3
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "key", ["banks.lclor_scale", "initial.hedge_fund_repo", "initial.mmf_bill_share"]
+)
+@pytest.mark.parametrize("factor", [0.99, 1.01])
+def test_spike_survives_small_moves_of_the_calibration(key, factor):
+    """Not a knife edge of the calibrated point: +-1% of a parameter keeps the spike."""
+    section, name = key.split(".")
+    value = getattr(getattr(replay_config("replay"), section), name)
+    cfg = replay_config("replay", end=dt.date(2019, 9, 30), overrides={key: value * factor})
+    daily = run_replay(cfg, 0).daily
+    s = september_2019(daily)
+    assert s["median_bp"] >= 100, f"{key} x{factor}: 17 Sep {s['median_bp']:+.0f} bp"
+    before = daily[daily["date"] < "2019-09-01"]
+    assert (before["fed_repo_ops"] == 0).all()  # no earlier episode pre-empts it
+
+
 _OPEN = {
     "weekly ON RRP within $50B": "2017's weekly ON RRP swings by $100-250B (the tail of year-end "
     "2016 on 4 January, the March debt-ceiling paydown, quarter-ends) more than the model's; "
