@@ -84,7 +84,8 @@ class Initial:
         False,
         doc="choose the opening hedge-fund book (hedge_fund_repo is the first guess) so that "
         "day one ends with on_rrp at the ON RRP: the stated reserves / ON RRP split is then "
-        "the agents' own choice, not a first-day jump",
+        "the agents' own choice, not a first-day jump (policy mode; a replay opens from the "
+        "data)",
     )
     fhlb_liquidity: float = param(
         120.0, 0, 2000, "$bn", "FHLB overnight liquidity (fed funds + ON RRP)"
