@@ -399,3 +399,22 @@ def test_compiled_collateral_capacity_and_row_caps_equal_numpy(monkeypatch):
         assert np.array_equal(np.signbit(got), np.signbit(want))
     capped = results[1][2].sum(axis=1) < qty.sum(axis=1)
     assert 0 < np.count_nonzero(capped) < 30  # some rows are scaled down, some are not
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_equals_numpy_when_sessions_clear_at_many_levels(seed):
+    """A steep book: sessions clear at many distinct levels, with empty levels between.
+
+    The kernel sums the sessions' weights at their clearing levels only and carries the
+    running sums over the levels between them; the numpy reference sums over every level.
+    """
+    rng = np.random.default_rng(100 + seed)
+    n = 400
+    ask_rate = np.round(2.0 + rng.random(n) * 3.0, 3)
+    ask_qty = rng.exponential(1.0, n) * (rng.random(n) < 0.7)
+    bid_rate = np.round(2.0 + rng.random(n) * 3.0, 3)
+    bid_qty = rng.exponential(1.0, n) * (rng.random(n) < 0.7)
+    numpy_result, compiled = both(bid_qty, bid_rate, ask_qty, ask_rate, 60, 0.9)
+    assert np.unique(compiled.session_rates).size >= 10
+    assert np.count_nonzero(compiled.bid_fill) > 0 and np.count_nonzero(compiled.ask_fill) > 0
+    assert_identical(numpy_result, compiled)
