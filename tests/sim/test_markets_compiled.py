@@ -418,3 +418,28 @@ def test_compiled_equals_numpy_when_sessions_clear_at_many_levels(seed):
     assert np.unique(compiled.session_rates).size >= 10
     assert np.count_nonzero(compiled.bid_fill) > 0 and np.count_nonzero(compiled.ask_fill) > 0
     assert_identical(numpy_result, compiled)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_fed_funds_order_book_equals_numpy(seed, monkeypatch):
+    from fedplumbing.sim import fed_funds_market as ff
+
+    reserves, lclor, shock_sd, cost, penalty = bank_inputs(seed)
+    rng = np.random.default_rng(seed)
+    fhlb_cash = np.array([5.0, -1.0, 0.0, -0.0, 12.5, np.nan])
+    foreign = rng.random(reserves.size) < 0.4
+    capacity = np.where(foreign, rng.exponential(3.0, reserves.size), 0.0)
+    capacity[:3] = (-1.0, np.nan, 1e-320)  # none of them arbitrages at a share of 0.3
+    arb_cost = rng.exponential(0.05, reserves.size)
+    for share in (1.0, 0.3):
+        args = (fhlb_cash, 3, 4.3, 0.8, reserves, lclor, shock_sd, cost, 4.4, penalty)
+        args = (*args, 120, 20, capacity, arb_cost, share)
+        compiled = ff._order_book_kernel(*args)
+        monkeypatch.setattr(markets, "USE_COMPILED", False)
+        reference = ff._order_book_numpy(*args)
+        monkeypatch.setattr(markets, "USE_COMPILED", True)
+        assert compiled[0].size > 3 and compiled[3].size > 10
+        for got, want in zip(compiled, reference, strict=True):
+            assert got.shape == want.shape
+            assert np.array_equal(got, want)
+            assert np.array_equal(np.signbit(got), np.signbit(want))
