@@ -443,3 +443,43 @@ def test_compiled_fed_funds_order_book_equals_numpy(seed, monkeypatch):
             assert got.shape == want.shape
             assert np.array_equal(got, want)
             assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_compiled_repo_order_book_equals_numpy(monkeypatch):
+    """repo_market.order_book: money funds', banks', the Fed's and dealers' orders."""
+    from fedplumbing.sim import repo_market
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {
+            "population.banks": 40,
+            "population.fed_funds_active_banks": 20,
+            "dealers.elastic_share": 0.3,
+        },
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    led = model.ledger
+    pledged = led.pledged[model.dealers.rows].copy()
+    led.release()
+    led.pledged[model.dealers.rows][::2] = pledged[::2]  # some collateral pledged already
+    deposits = led.asset("deposits")
+    rng = np.random.default_rng(5)
+    mmfs, dealers = model.mmfs.rows, model.dealers.rows
+    cash = led.balances[mmfs, deposits]
+    led.balances[mmfs, deposits] = cash * rng.uniform(-0.5, 3.0, cash.size)
+    led.balances[mmfs.start, deposits] = -0.0
+    led.balances[dealers, deposits] = rng.normal(-20.0, 20.0, model.dealers.size)
+    led.balances[dealers.start, deposits] = 0.0  # its need, -0.0, is bid as 0.0
+    model.fed_repo_ops_today = 7.5
+    compiled = repo_market.order_book(model)
+    monkeypatch.setattr(markets, "USE_COMPILED", False)
+    reference = repo_market._order_book_numpy(model)
+    for got, want in zip(compiled, reference, strict=True):
+        assert got.shape == want.shape
+        assert np.array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    ask_qty, bid_qty, elastic = reference[0], reference[3], reference[6]
+    assert np.count_nonzero(ask_qty > 0) > 10 and np.count_nonzero(bid_qty > 0) > 3
+    assert 0 < np.count_nonzero(elastic) < model.dealers.size  # dealers with and without need
