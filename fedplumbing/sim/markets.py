@@ -455,29 +455,31 @@ def _clear_kernel(
         number: the caller falls back to numpy).
     """
     n_bid, n_ask, n_ses = bid_qty.size, ask_qty.size, m.size
-    bid_out, ask_out = np.zeros((2, n_bid)), np.zeros((2, n_ask))  # fills, average rates
+    # fills and average rates, each written once (zero for orders of no amount) rather than
+    # zeroed first: a few thousand orders' worth of memory
+    bid_out, ask_out = np.empty((2, n_bid)), np.empty((2, n_ask))
     bid_fill, bid_avg, ask_fill, ask_avg = bid_out[0], bid_out[1], ask_out[0], ask_out[1]
     session_out = np.zeros((2, n_ses))  # prices, volumes
     price, session_vol = session_out[0], session_out[1]
     pct = np.full(pct_fractions.size, np.nan)
 
-    # the orders of positive amount (bids, asks: their indices); lo = lowest limit rate
-    bids, asks = np.empty(n_bid, dtype=np.int64), np.empty(n_ask, dtype=np.int64)
+    # the orders of positive amount (nb, na of them; the loops below skip the others,
+    # which costs less than gathering them through an index); lo = lowest limit rate
     nb, na = 0, 0
     lo, hi = np.inf, -np.inf
     finite = True
     for i in range(n_bid):
         if bid_qty[i] > 0:
-            bids[nb] = i
             nb += 1
             lo, hi = min(lo, bid_rate[i]), max(hi, bid_rate[i])
             finite = finite and np.isfinite(bid_rate[i])
     for i in range(n_ask):
         if ask_qty[i] > 0:
-            asks[na] = i
             na += 1
             lo, hi = min(lo, ask_rate[i]), max(hi, ask_rate[i])
             finite = finite and np.isfinite(ask_rate[i])
+    if nb == 0 or na == 0 or not finite:
+        bid_out[:], ask_out[:] = 0.0, 0.0
     if nb == 0 or na == 0:
         return _NO_TRADE, 0.0, bid_out, ask_out, session_out, pct
     if not finite:
@@ -488,17 +490,20 @@ def _clear_kernel(
     n_ticks = np.int64(np.rint((hi - lo) / TICK)) + 1
     supply_full, demand_full = np.zeros(n_ticks), np.zeros(n_ticks)
     occupied = np.zeros(n_ticks, dtype=np.uint8)  # ticks with orders: 1
-    bid_tick, ask_tick = np.empty(nb, dtype=np.int64), np.empty(na, dtype=np.int64)
-    for o in range(na):
-        i = asks[o]
+    # each order's tick (set for orders of positive amount)
+    bid_tick, ask_tick = np.empty(n_bid, dtype=np.int64), np.empty(n_ask, dtype=np.int64)
+    for i in range(n_ask):
+        if not ask_qty[i] > 0:
+            continue
         t = np.int64(np.rint((ask_rate[i] - lo) / TICK))
-        ask_tick[o] = t
+        ask_tick[i] = t
         occupied[t] = 1
         supply_full[t] += ask_qty[i]
-    for o in range(nb):
-        i = bids[o]
+    for i in range(n_bid):
+        if not bid_qty[i] > 0:
+            continue
         t = np.int64(np.rint((bid_rate[i] - lo) / TICK))
-        bid_tick[o] = t
+        bid_tick[i] = t
         occupied[t] = 1
         demand_full[t] += bid_qty[i]
 
@@ -540,6 +545,7 @@ def _clear_kernel(
         vol[s] = max(v_up, v_low)
         traded = traded or vol[s] > 0
     if not traded:
+        bid_out[:], ask_out[:] = 0.0, 0.0
         return _NO_TRADE, 0.0, bid_out, ask_out, session_out, pct
     for s in range(n_ses):
         js = j[s]
@@ -622,12 +628,18 @@ def _clear_kernel(
             bid_at[t, 0], bid_at[t, 1] = frac, avg
 
     # each order's fill and average rate
-    for o in range(na):
-        i, t = asks[o], ask_tick[o]
+    for i in range(n_ask):
+        if not ask_qty[i] > 0:
+            ask_fill[i], ask_avg[i] = 0.0, 0.0
+            continue
+        t = ask_tick[i]
         ask_fill[i] = ask_qty[i] * ask_at[t, 0]
         ask_avg[i] = ask_at[t, 1] if ask_fill[i] > 0 else 0.0
-    for o in range(nb):
-        i, t = bids[o], bid_tick[o]
+    for i in range(n_bid):
+        if not bid_qty[i] > 0:
+            bid_fill[i], bid_avg[i] = 0.0, 0.0
+            continue
+        t = bid_tick[i]
         bid_fill[i] = bid_qty[i] * bid_at[t, 0]
         bid_avg[i] = bid_at[t, 1] if bid_fill[i] > 0 else 0.0
 
