@@ -56,8 +56,8 @@ class FedFundsMarket:
         ask_qty, ask_rate, ask_rows, bid_qty, bid_rate, bid_rows = orders(
             led.held("deposits", fhlbs.rows),
             fhlbs.rows.start,
-            ask,
-            cfg.fhlbs.fed_funds_share,
+            float(ask),
+            float(cfg.fhlbs.fed_funds_share),
             reserves,
             st["lclor"],
             st["shock_sd"],

@@ -233,8 +233,8 @@ def order_book(model: FedPlumbingModel) -> tuple[np.ndarray, ...]:
         dealers.rows.start,
         dealers.size,
         1 - cfg.dealers.haircut,
-        model.dealer_fallback_rate(),
-        cfg.dealers.elastic_share,
+        float(model.dealer_fallback_rate()),
+        float(cfg.dealers.elastic_share),
         rates.iorb + cfg.dealers.elastic_spread_bp / 100.0,
     )
     ask_qty, ask_rate, bid_qty, bid_rate = book
