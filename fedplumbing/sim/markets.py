@@ -443,6 +443,11 @@ def _clear_kernel(
     Variables are named as in `_clear_numpy`. Sums run in the order numpy's `bincount` and
     `cumsum` use (sequentially, in index order), and no operation is reassociated.
 
+    Limit rates span thousands of ticks, of which a fraction carry orders (the levels), and
+    the sessions clear at a few levels: the kernel keeps no per-level arrays of session
+    weights (adding their zeros leaves the same floats), and the ratio of cumulative supply
+    to demand is computed only where the sessions' searches look.
+
     Returns:
         (status, volume, bids, asks, sessions, percentiles): bids and asks are (2, orders)
         arrays of fills and average rates, sessions a (2, sessions) array of prices and
@@ -450,29 +455,31 @@ def _clear_kernel(
         number: the caller falls back to numpy).
     """
     n_bid, n_ask, n_ses = bid_qty.size, ask_qty.size, m.size
-    bid_out, ask_out = np.zeros((2, n_bid)), np.zeros((2, n_ask))  # fills, average rates
+    # fills and average rates, each written once (zero for orders of no amount) rather than
+    # zeroed first: a few thousand orders' worth of memory
+    bid_out, ask_out = np.empty((2, n_bid)), np.empty((2, n_ask))
     bid_fill, bid_avg, ask_fill, ask_avg = bid_out[0], bid_out[1], ask_out[0], ask_out[1]
     session_out = np.zeros((2, n_ses))  # prices, volumes
     price, session_vol = session_out[0], session_out[1]
     pct = np.full(pct_fractions.size, np.nan)
 
-    # the orders of positive amount (bids, asks: their indices); lo = lowest limit rate
-    bids, asks = np.empty(n_bid, dtype=np.int64), np.empty(n_ask, dtype=np.int64)
+    # the orders of positive amount (nb, na of them; the loops below skip the others,
+    # which costs less than gathering them through an index); lo = lowest limit rate
     nb, na = 0, 0
     lo, hi = np.inf, -np.inf
     finite = True
     for i in range(n_bid):
         if bid_qty[i] > 0:
-            bids[nb] = i
             nb += 1
             lo, hi = min(lo, bid_rate[i]), max(hi, bid_rate[i])
             finite = finite and np.isfinite(bid_rate[i])
     for i in range(n_ask):
         if ask_qty[i] > 0:
-            asks[na] = i
             na += 1
             lo, hi = min(lo, ask_rate[i]), max(hi, ask_rate[i])
             finite = finite and np.isfinite(ask_rate[i])
+    if nb == 0 or na == 0 or not finite:
+        bid_out[:], ask_out[:] = 0.0, 0.0
     if nb == 0 or na == 0:
         return _NO_TRADE, 0.0, bid_out, ask_out, session_out, pct
     if not finite:
@@ -482,49 +489,52 @@ def _clear_kernel(
     # of the highest rate, since rounding is monotone
     n_ticks = np.int64(np.rint((hi - lo) / TICK)) + 1
     supply_full, demand_full = np.zeros(n_ticks), np.zeros(n_ticks)
-    bid_tick, ask_tick = np.empty(nb, dtype=np.int64), np.empty(na, dtype=np.int64)
-    for o in range(na):
-        i = asks[o]
-        ask_tick[o] = np.int64(np.rint((ask_rate[i] - lo) / TICK))
-        supply_full[ask_tick[o]] += ask_qty[i]
-    for o in range(nb):
-        i = bids[o]
-        bid_tick[o] = np.int64(np.rint((bid_rate[i] - lo) / TICK))
-        demand_full[bid_tick[o]] += bid_qty[i]
+    occupied = np.zeros(n_ticks, dtype=np.uint8)  # ticks with orders: 1
+    # each order's tick (set for orders of positive amount)
+    bid_tick, ask_tick = np.empty(n_bid, dtype=np.int64), np.empty(n_ask, dtype=np.int64)
+    for i in range(n_ask):
+        if not ask_qty[i] > 0:
+            continue
+        t = np.int64(np.rint((ask_rate[i] - lo) / TICK))
+        ask_tick[i] = t
+        occupied[t] = 1
+        supply_full[t] += ask_qty[i]
+    for i in range(n_bid):
+        if not bid_qty[i] > 0:
+            continue
+        t = np.int64(np.rint((bid_rate[i] - lo) / TICK))
+        bid_tick[i] = t
+        occupied[t] = 1
+        demand_full[t] += bid_qty[i]
 
     # levels: ticks with orders; cumulative supply (at or below) and demand (at or above)
-    level_of_tick = np.empty(n_ticks, dtype=np.int64)
-    levels = np.empty(n_ticks, dtype=np.int64)
+    levels = np.empty(na + nb + 1, dtype=np.int64)  # at most one level per order
     n_lev = 0
-    for t in range(n_ticks):  # branch-free compaction (both amounts are >= 0)
+    for t in range(n_ticks):  # branch-free compaction
         levels[n_lev] = t
-        level_of_tick[t] = n_lev
-        n_lev += supply_full[t] + demand_full[t] > 0
-    supply, demand = np.empty(n_lev), np.empty(n_lev)
-    for lev in range(n_lev):
-        supply[lev], demand[lev] = supply_full[levels[lev]], demand_full[levels[lev]]
-    cum_supply, cum_demand, ratio = np.zeros(n_lev), np.zeros(n_lev), np.zeros(n_lev)
+        n_lev += occupied[t]
+    cum_supply, cum_demand = np.empty(n_lev), np.empty(n_lev)
     acc = 0.0
     for lev in range(n_lev):
-        acc += supply[lev]
+        acc += supply_full[levels[lev]]
         cum_supply[lev] = acc
     acc = 0.0
     for lev in range(n_lev - 1, -1, -1):
-        acc += demand[lev]
+        acc += demand_full[levels[lev]]
         cum_demand[lev] = acc
-    for lev in range(n_lev):
-        ratio[lev] = cum_supply[lev] / cum_demand[lev] if cum_demand[lev] > 0 else np.inf
 
     # each session's clearing level j, volume (before the 1/S share) and fill fractions
     j = np.zeros(n_ses, dtype=np.int64)
     vol, ask_part, bid_part = np.zeros(n_ses), np.zeros(n_ses), np.zeros(n_ses)
     traded = False
     for s in range(n_ses):
-        # k = searchsorted(ratio, m[s], side="left") (ratio is non-decreasing)
+        # k = searchsorted(ratio, m[s], side="left"), where ratio = cum_supply / cum_demand
+        # (inf where no demand) is non-decreasing: computed at the levels the search visits
         a, b = 0, n_lev
         while a < b:
             mid = (a + b) >> 1
-            if ratio[mid] < m[s]:
+            ratio = cum_supply[mid] / cum_demand[mid] if cum_demand[mid] > 0 else np.inf
+            if ratio < m[s]:
                 a = mid + 1
             else:
                 b = mid
@@ -535,71 +545,103 @@ def _clear_kernel(
         vol[s] = max(v_up, v_low)
         traded = traded or vol[s] > 0
     if not traded:
+        bid_out[:], ask_out[:] = 0.0, 0.0
         return _NO_TRADE, 0.0, bid_out, ask_out, session_out, pct
     for s in range(n_ses):
         js = j[s]
         price[s] = lo + TICK * levels[js]
         below = cum_supply[js - 1] if js > 0 else 0.0
-        denom = supply[js] if supply[js] > 0 else 1.0
+        supply = supply_full[levels[js]]
+        denom = supply if supply > 0 else 1.0
         ask_part[s] = min(max((vol[s] - below) / denom, 0.0), 1.0)
         above = cum_demand[js + 1] if js < n_lev - 1 else 0.0
-        denom = demand[js] if demand[js] > 0 else 1.0
+        demand = demand_full[levels[js]]
+        denom = demand if demand > 0 else 1.0
         bid_part[s] = min(max((vol[s] / m[s] - above) / denom, 0.0), 1.0)
 
-    # per level: weight of sessions clearing there (bincount over j), and of their partial fills
-    w_at, wp_at = np.zeros(n_lev), np.zeros(n_lev)
-    ask_part_at, ask_part_p_at = np.zeros(n_lev), np.zeros(n_lev)
-    wb_at, wbp_at = np.zeros(n_lev), np.zeros(n_lev)
-    bid_part_at, bid_part_p_at = np.zeros(n_lev), np.zeros(n_lev)
+    # the sessions' weights summed by clearing level (bincount over j, in session order),
+    # at the distinct clearing levels only: weight, weight x price, and both x the partial
+    # fill, for lenders (w) and for borrowers (wb = w m)
+    n_at = 0
+    at_level = np.empty(n_ses, dtype=np.int64)
+    at = np.zeros((n_ses, 8))
     for s in range(n_ses):
-        js = j[s]
+        slot = 0
+        while slot < n_at and at_level[slot] != j[s]:
+            slot += 1
+        if slot == n_at:
+            at_level[slot] = j[s]
+            n_at += 1
         w = (1.0 if vol[s] > 0 else 0.0) / n_ses  # each session carries 1/S of every offer
         wb = w * m[s]
-        w_at[js] += w
-        wp_at[js] += w * price[s]
-        ask_part_at[js] += w * ask_part[s]
-        ask_part_p_at[js] += w * ask_part[s] * price[s]
-        wb_at[js] += wb
-        wbp_at[js] += wb * price[s]
-        bid_part_at[js] += wb * bid_part[s]
-        bid_part_p_at[js] += wb * bid_part[s] * price[s]
-    # fill fraction and rate-weighted fill fraction of every level: lenders at levels below
-    # a session's price fill fully (_strictly_above), borrowers above it (_strictly_below)
-    ask_frac, ask_val = np.zeros(n_lev), np.zeros(n_lev)
-    bid_frac, bid_val = np.zeros(n_lev), np.zeros(n_lev)
-    acc_w, acc_wp = 0.0, 0.0
-    for lev in range(n_lev - 1, -1, -1):
-        acc_w += w_at[lev]
-        acc_wp += wp_at[lev]
-        ask_frac[lev] = (acc_w - w_at[lev]) + ask_part_at[lev]
-        ask_val[lev] = (acc_wp - wp_at[lev]) + ask_part_p_at[lev]
-    acc_w, acc_wp = 0.0, 0.0
-    for lev in range(n_lev):
-        acc_w += wb_at[lev]
-        acc_wp += wbp_at[lev]
-        bid_frac[lev] = (acc_w - wb_at[lev]) + bid_part_at[lev]
-        bid_val[lev] = (acc_wp - wbp_at[lev]) + bid_part_p_at[lev]
+        at[slot, 0] += w
+        at[slot, 1] += w * price[s]
+        at[slot, 2] += w * ask_part[s]
+        at[slot, 3] += w * ask_part[s] * price[s]
+        at[slot, 4] += wb
+        at[slot, 5] += wb * price[s]
+        at[slot, 6] += wb * bid_part[s]
+        at[slot, 7] += wb * bid_part[s] * price[s]
+    by_level = np.argsort(at_level[:n_at])  # the clearing levels' slots, ascending
 
-    # each level's average rate (the division once per level, not once per order: the
-    # same quotient), then each order's fill and average rate
-    ask_avg_at, bid_avg_at = np.zeros(n_lev), np.zeros(n_lev)
+    # fill fraction and average rate at every level, stored by tick (ask_at, bid_at):
+    # lenders at levels below a session's price fill fully (_strictly_above), borrowers
+    # above it (_strictly_below). Levels where no session clears add zeros to the running
+    # sums, which leaves them unchanged: such a level has the fraction and rate of the run
+    # of levels it is in, whose quotient is computed once (the same floats)
+    ask_at, bid_at = np.empty((n_ticks, 2)), np.empty((n_ticks, 2))  # set at levels only
+    acc_w, acc_wp = 0.0, 0.0
+    frac, avg = 0.0, 0.0
+    nxt = n_at - 1
+    for lev in range(n_lev - 1, -1, -1):
+        t = levels[lev]
+        if nxt >= 0 and at_level[by_level[nxt]] == lev:
+            slot = by_level[nxt]
+            nxt -= 1
+            acc_w += at[slot, 0]
+            acc_wp += at[slot, 1]
+            part = (acc_w - at[slot, 0]) + at[slot, 2]
+            value = (acc_wp - at[slot, 1]) + at[slot, 3]
+            ask_at[t, 0] = part
+            ask_at[t, 1] = value / part if part > 0 else 0.0
+            frac = acc_w  # the levels below, down to the next clearing level
+            avg = acc_wp / acc_w if acc_w > 0 else 0.0
+        else:
+            ask_at[t, 0], ask_at[t, 1] = frac, avg
+    acc_w, acc_wp = 0.0, 0.0
+    frac, avg = 0.0, 0.0
+    nxt = 0
     for lev in range(n_lev):
-        if ask_frac[lev] > 0:
-            ask_avg_at[lev] = ask_val[lev] / ask_frac[lev]
-        if bid_frac[lev] > 0:
-            bid_avg_at[lev] = bid_val[lev] / bid_frac[lev]
-    for o in range(na):
-        i = asks[o]
-        lev = level_of_tick[ask_tick[o]]
-        ask_fill[i] = ask_qty[i] * ask_frac[lev]
-        if ask_fill[i] > 0:
-            ask_avg[i] = ask_avg_at[lev]
-    for o in range(nb):
-        i = bids[o]
-        lev = level_of_tick[bid_tick[o]]
-        bid_fill[i] = bid_qty[i] * bid_frac[lev]
-        if bid_fill[i] > 0:
-            bid_avg[i] = bid_avg_at[lev]
+        t = levels[lev]
+        if nxt < n_at and at_level[by_level[nxt]] == lev:
+            slot = by_level[nxt]
+            nxt += 1
+            acc_w += at[slot, 4]
+            acc_wp += at[slot, 5]
+            part = (acc_w - at[slot, 4]) + at[slot, 6]
+            value = (acc_wp - at[slot, 5]) + at[slot, 7]
+            bid_at[t, 0] = part
+            bid_at[t, 1] = value / part if part > 0 else 0.0
+            frac = acc_w  # the levels above, up to the next clearing level
+            avg = acc_wp / acc_w if acc_w > 0 else 0.0
+        else:
+            bid_at[t, 0], bid_at[t, 1] = frac, avg
+
+    # each order's fill and average rate
+    for i in range(n_ask):
+        if not ask_qty[i] > 0:
+            ask_fill[i], ask_avg[i] = 0.0, 0.0
+            continue
+        t = ask_tick[i]
+        ask_fill[i] = ask_qty[i] * ask_at[t, 0]
+        ask_avg[i] = ask_at[t, 1] if ask_fill[i] > 0 else 0.0
+    for i in range(n_bid):
+        if not bid_qty[i] > 0:
+            bid_fill[i], bid_avg[i] = 0.0, 0.0
+            continue
+        t = bid_tick[i]
+        bid_fill[i] = bid_qty[i] * bid_at[t, 0]
+        bid_avg[i] = bid_at[t, 1] if bid_fill[i] > 0 else 0.0
 
     # volume-weighted percentiles of the session prices (stable insertion sort by price)
     order = np.arange(n_ses)

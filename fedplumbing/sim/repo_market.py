@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fedplumbing.agents.bank import Bank
+from fedplumbing.agents import bank as bank_module
+from fedplumbing.agents.bank import SHORTFALL_PROBABILITIES, Bank
 from fedplumbing.agents.dealer import Dealer
 from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.sim import markets
@@ -136,56 +137,11 @@ class RepoMarket:
 
     def clear(self, model: FedPlumbingModel) -> Clearing:
         """Collect orders, clear the market, book the trades and pledge the collateral."""
-        cfg, led, rates = model.config, model.ledger, model.rates_today
-        banks, mmfs, dealers = model.banks, model.mmfs, model.dealers
-        n_active = cfg.population.repo_active_banks
-        active = slice(banks.rows.start, banks.rows.start + n_active)
-
-        # asks: money funds, repo-active banks, Fed operations
-        shares = led.owed("mmf_shares", mmfs.rows)
-        q_m, r_m = MoneyMarketFund.repo_offers(
-            led.held("deposits", mmfs.rows),
-            shares,
-            mmfs["premium"],
-            rates.on_rrp,
-            cfg.mmfs.liquidity_buffer,
-            cfg.mmfs.max_repo_share,
-            cfg.fed.on_rrp_cap,
-            cfg.mmfs.switch_spread_bp / 100.0,
-        )
-        reserves = model.bank_positions()[:n_active]
-        lclor, shock_sd = banks["lclor"][:n_active], banks["shock_sd"][:n_active]
-        cost = model.bank_cost_today()[:n_active]
-        penalty = model.bank_penalty_rate()[:n_active]
-        q_b, r_b = Bank.lending_schedule(reserves, lclor, shock_sd, cost, rates.iorb, penalty)
-        ops = model.fed_repo_ops_today
-        ask_qty = np.concatenate([q_m.ravel(), q_b.ravel(), [ops]])
-        ask_rate = np.concatenate([r_m.ravel(), r_b.ravel(), [rates.iorb]])
-        ask_rows = order_rows(
-            (mmfs.rows.start, mmfs.rows.stop, q_m.shape[1]),
-            (active.start, active.stop, q_b.shape[1]),
-            (FED, FED + 1, 1),
-        )
-
-        # bids: dealers and short repo-active banks, limited by collateral
+        cfg = model.config
+        book = order_book if markets.USE_COMPILED else _order_book_numpy
+        ask_qty, ask_rate, ask_rows, bid_qty, bid_rate, bid_rows, q_elastic = book(model)
+        dealers = model.dealers
         h = cfg.dealers.haircut
-        need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
-        q_d, r_d = Dealer.funding_bids(
-            need,
-            collateral_capacity(model, dealers.rows, h),
-            model.dealer_fallback_rate(),
-            cfg.dealers.elastic_share,
-            rates.iorb + cfg.dealers.elastic_spread_bp / 100.0,
-        )
-        q_s, r_s = Bank.borrowing_schedule(reserves, lclor, shock_sd, cost, rates.iorb, penalty)
-        cap = collateral_capacity(model, active, h)
-        q_s = _cap_rows(q_s, cap)
-        bid_qty = np.concatenate([q_d.ravel(), q_s.ravel()])
-        bid_rate = np.concatenate([r_d.ravel(), r_s.ravel()])
-        bid_rows = order_rows(
-            (dealers.rows.start, dealers.rows.stop, q_d.shape[1]),
-            (active.start, active.stop, q_s.shape[1]),
-        )
 
         result = clear_call_market(
             bid_qty,
@@ -195,7 +151,6 @@ class RepoMarket:
             sessions=cfg.markets.sessions,
             imbalance=cfg.markets.repo_imbalance,
         )
-        q_elastic = q_d[:, 1]
         fill_elastic = result.bid_fill[1 : 2 * dealers.size : 2]
         model.dealer_elastic_unfilled = np.maximum(q_elastic - fill_elastic, 0.0)
         if result.volume <= 0:
@@ -209,7 +164,8 @@ class RepoMarket:
         # average rate relative to the borrower's own.
         fed_rate = result.ask_rate[-1] if fed_fill > 0 else 0.0
         private_value = float(result.ask_fill[private] @ result.ask_rate[private])
-        bid_value = float((result.bid_fill * (1 - phi)) @ result.bid_rate)
+        private_fill = result.bid_fill * (1 - phi)
+        bid_value = float(private_fill @ result.bid_rate)
         scale = private_value / bid_value if bid_value > 0 else 1.0
         model.overnight.book(
             "repo",
@@ -218,7 +174,7 @@ class RepoMarket:
             result.ask_fill[private],
             result.ask_rate[private],
             bid_rows,
-            result.bid_fill * (1 - phi),
+            private_fill,
             result.bid_rate * scale,
             days,
         )
@@ -236,6 +192,252 @@ class RepoMarket:
             )
         pledge_for(model, bid_rows, result.bid_fill, ask_rows, result.ask_fill, h)
         return result
+
+
+def order_book(model: FedPlumbingModel) -> tuple[np.ndarray, ...]:
+    """The day's repo orders, built in one compiled call (`_order_book_loops`).
+
+    The same arrays as `_order_book_numpy`, bit for bit, without its two dozen numpy
+    steps, the collateral and capping kernels' calls and the concatenations.
+    """
+    cfg, led, rates = model.config, model.ledger, model.rates_today
+    banks, mmfs, dealers = model.banks, model.mmfs, model.dealers
+    n_active = cfg.population.repo_active_banks
+    first = banks.rows.start
+    active = slice(first, first + n_active)
+    c = cfg.mmfs
+    book = _order_book_kernel(
+        led.balances,
+        led.rehypothecable,
+        led.pledged,
+        _pledge_columns(led),
+        led.asset("deposits"),
+        led.liability("mmf_shares"),
+        mmfs.rows.start,
+        mmfs["premium"],
+        (
+            float(rates.on_rrp),
+            float(c.liquidity_buffer),
+            float(c.max_repo_share),
+            float(cfg.fed.on_rrp_cap),
+        ),
+        c.switch_spread_bp / 100.0,
+        first,
+        model.bank_positions()[:n_active],
+        banks["lclor"][:n_active],
+        banks["shock_sd"][:n_active],
+        model.bank_cost_today()[:n_active],
+        rates.iorb,
+        model.bank_penalty_rate()[:n_active],
+        float(model.fed_repo_ops_today),
+        dealers.rows.start,
+        dealers.size,
+        1 - cfg.dealers.haircut,
+        float(model.dealer_fallback_rate()),
+        float(cfg.dealers.elastic_share),
+        rates.iorb + cfg.dealers.elastic_spread_bp / 100.0,
+    )
+    ask_qty, ask_rate, bid_qty, bid_rate = book
+    ask_rows, bid_rows = _order_rows(mmfs.rows, active, dealers.rows)
+    return (
+        ask_qty,
+        ask_rate,
+        ask_rows,
+        bid_qty,
+        bid_rate,
+        bid_rows,
+        bid_qty[1 : 2 * dealers.size : 2],
+    )
+
+
+def _order_rows(mmfs: slice, active: slice, dealers: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Ledger rows of the asks (money funds, active banks, the Fed) and of the bids."""
+    tranches = SHORTFALL_PROBABILITIES.size
+    asks = order_rows(
+        (mmfs.start, mmfs.stop, 3), (active.start, active.stop, tranches), (FED, FED + 1, 1)
+    )
+    return asks, order_rows((dealers.start, dealers.stop, 2), (active.start, active.stop, tranches))
+
+
+def _order_book_numpy(model: FedPlumbingModel) -> tuple[np.ndarray, ...]:
+    """The day's repo orders: the reference of `order_book`.
+
+    Returns:
+        (ask amounts, ask rates, ask ledger rows, bid amounts, bid rates, bid ledger rows,
+        dealers' elastic bids). Asks: money funds (three tranches each), the repo-active
+        banks (a lending schedule each), then the Fed's operation at IORB. Bids: dealers
+        (inelastic, then elastic) and the repo-active banks' borrowing schedules, each
+        scaled down to what its collateral supports.
+    """
+    cfg, led, rates = model.config, model.ledger, model.rates_today
+    banks, mmfs, dealers = model.banks, model.mmfs, model.dealers
+    n_active = cfg.population.repo_active_banks
+    active = slice(banks.rows.start, banks.rows.start + n_active)
+
+    # asks: money funds, repo-active banks, Fed operations
+    shares = led.owed("mmf_shares", mmfs.rows)
+    q_m, r_m = MoneyMarketFund.repo_offers(
+        led.held("deposits", mmfs.rows),
+        shares,
+        mmfs["premium"],
+        rates.on_rrp,
+        cfg.mmfs.liquidity_buffer,
+        cfg.mmfs.max_repo_share,
+        cfg.fed.on_rrp_cap,
+        cfg.mmfs.switch_spread_bp / 100.0,
+    )
+    reserves = model.bank_positions()[:n_active]
+    lclor, shock_sd = banks["lclor"][:n_active], banks["shock_sd"][:n_active]
+    cost = model.bank_cost_today()[:n_active]
+    penalty = model.bank_penalty_rate()[:n_active]
+    q_b, r_b = Bank.lending_schedule(reserves, lclor, shock_sd, cost, rates.iorb, penalty)
+    ops = model.fed_repo_ops_today
+    ask_qty = np.concatenate([q_m.ravel(), q_b.ravel(), [ops]])
+    ask_rate = np.concatenate([r_m.ravel(), r_b.ravel(), [rates.iorb]])
+
+    # bids: dealers and short repo-active banks, limited by collateral
+    h = cfg.dealers.haircut
+    need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
+    q_d, r_d = Dealer.funding_bids(
+        need,
+        collateral_capacity(model, dealers.rows, h),
+        model.dealer_fallback_rate(),
+        cfg.dealers.elastic_share,
+        rates.iorb + cfg.dealers.elastic_spread_bp / 100.0,
+    )
+    q_s, r_s = Bank.borrowing_schedule(reserves, lclor, shock_sd, cost, rates.iorb, penalty)
+    cap = collateral_capacity(model, active, h)
+    q_s = _cap_rows(q_s, cap)
+    bid_qty = np.concatenate([q_d.ravel(), q_s.ravel()])
+    bid_rate = np.concatenate([r_d.ravel(), r_s.ravel()])
+    ask_rows, bid_rows = _order_rows(mmfs.rows, active, dealers.rows)
+    return ask_qty, ask_rate, ask_rows, bid_qty, bid_rate, bid_rows, q_d[:, 1]
+
+
+def _order_book_loops(
+    balances: np.ndarray,
+    rehypothecable: np.ndarray,
+    pledged: np.ndarray,
+    pledge_columns: np.ndarray,
+    deposits_col: int,
+    shares_col: int,
+    mmf_first: int,
+    premium: np.ndarray,
+    mmf_terms: tuple[float, float, float, float],
+    switch_spread: float,
+    bank_first: int,
+    reserves: np.ndarray,
+    lclor: np.ndarray,
+    shock_sd: np.ndarray,
+    cost: np.ndarray,
+    iorb: float,
+    penalty: np.ndarray,
+    fed_ops: float,
+    dealer_first: int,
+    n_dealers: int,
+    keep: float,
+    fallback_rate: float,
+    elastic_share: float,
+    elastic_limit: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_order_book_numpy`'s amounts and rates as loops: the same operations, same floats.
+
+    np.maximum and np.minimum are written out as numpy computes them: a NaN in either
+    argument gives NaN, and of two equal arguments (0.0 and -0.0) the second is returned.
+
+    Args:
+        balances: the ledger's matrix.
+        rehypothecable: collateral each holder may re-pledge, by security.
+        pledged: collateral pledged today, by holder and security.
+        pledge_columns: (ledger column, custody column) of coupons, then bills.
+        deposits_col: the ledger column of deposits held.
+        shares_col: the ledger column of money-fund shares owed.
+        mmf_first: ledger row of the first money fund.
+        premium: each fund's repo premium over the ON RRP rate (percent).
+        mmf_terms: (ON RRP rate, liquidity buffer, largest repo share, ON RRP cap).
+        switch_spread: what repo must pay over the premium for cash to leave the ON RRP.
+        bank_first: ledger row of the first (repo-active) bank.
+        reserves: the repo-active banks' reserve positions ($bn).
+        lclor: their lowest comfortable levels ($bn).
+        shock_sd: s.d. of their end-of-day payment shocks ($bn).
+        cost: their balance-sheet costs (percent).
+        iorb: interest on reserve balances (percent).
+        penalty: their costs of ending the day below the LCLoR (percent).
+        fed_ops: the Fed's repo operation today ($bn).
+        dealer_first: ledger row of the first dealer.
+        n_dealers: number of dealers.
+        keep: 1 - the repo haircut.
+        fallback_rate: the most dealers pay for their inelastic need (percent).
+        elastic_share: share of the need dealers would rather cut than pay up for.
+        elastic_limit: the most they pay for that elastic part (percent).
+
+    Returns:
+        (ask amounts, ask rates, bid amounts, bid rates).
+    """
+    on_rrp, buffer, max_repo_share, on_rrp_cap = mmf_terms
+    n_mmf, n_banks, k_max = premium.size, reserves.size, SHORTFALL_PROBABILITIES.size
+    n_ask = 3 * n_mmf + n_banks * k_max + 1
+    ask_qty, ask_rate = np.empty(n_ask), np.empty(n_ask)
+    for f in range(n_mmf):  # MoneyMarketFund.repo_offers
+        cash, shares = balances[mmf_first + f, deposits_col], balances[mmf_first + f, shares_col]
+        investable = cash - buffer * shares
+        investable = investable if investable > 0.0 or investable != investable else 0.0
+        limit = max_repo_share * shares
+        main = investable if investable < limit or investable != investable else limit
+        rest = investable - main
+        switch = rest if rest < on_rrp_cap or rest != rest else on_rrp_cap
+        ask_qty[3 * f], ask_qty[3 * f + 1], ask_qty[3 * f + 2] = main, switch, rest - switch
+        ask_rate[3 * f] = on_rrp + premium[f]
+        ask_rate[3 * f + 1] = ask_rate[3 * f] + switch_spread
+        ask_rate[3 * f + 2] = on_rrp - 0.05
+    for b in range(n_banks):  # Bank.lending_schedule
+        start = 3 * n_mmf + b * k_max
+        bank_module._lending_row(
+            reserves[b],
+            lclor[b],
+            shock_sd[b],
+            cost[b],
+            iorb,
+            penalty[b],
+            ask_qty[start : start + k_max],
+            ask_rate[start : start + k_max],
+        )
+    ask_qty[n_ask - 1], ask_rate[n_ask - 1] = fed_ops, iorb
+
+    n_bid = 2 * n_dealers + n_banks * k_max
+    bid_qty, bid_rate = np.empty(n_bid), np.empty(n_bid)
+    capacity = _capacity_kernel(
+        balances,
+        rehypothecable,
+        pledged,
+        dealer_first,
+        dealer_first + n_dealers,
+        pledge_columns,
+        keep,
+    )
+    for d in range(n_dealers):  # Dealer.funding_bids
+        need = -balances[dealer_first + d, deposits_col]
+        need = need if need > 0.0 or need != need else 0.0
+        need = need if need < capacity[d] or need != need else capacity[d]
+        elastic = elastic_share * need
+        bid_qty[2 * d], bid_qty[2 * d + 1] = need - elastic, elastic
+        bid_rate[2 * d], bid_rate[2 * d + 1] = fallback_rate, elastic_limit
+    # Bank.borrowing_schedule, each bank's tranches scaled to its collateral (_cap_rows)
+    short_qty, short_rate = bank_module._borrowing_kernel(
+        reserves, lclor, shock_sd, cost, iorb, penalty
+    )
+    cap = _capacity_kernel(
+        balances, rehypothecable, pledged, bank_first, bank_first + n_banks, pledge_columns, keep
+    )
+    short_qty = _cap_rows_kernel(short_qty, cap)
+    for b in range(n_banks):
+        for k in range(k_max):
+            bid_qty[2 * n_dealers + b * k_max + k] = short_qty[b, k]
+            bid_rate[2 * n_dealers + b * k_max + k] = short_rate[b, k]
+    return ask_qty, ask_rate, bid_qty, bid_rate
+
+
+_order_book_kernel = markets.compiled(_order_book_loops)
 
 
 def _cap_rows(qty: np.ndarray, cap: np.ndarray) -> np.ndarray:

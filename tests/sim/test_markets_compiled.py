@@ -399,3 +399,87 @@ def test_compiled_collateral_capacity_and_row_caps_equal_numpy(monkeypatch):
         assert np.array_equal(np.signbit(got), np.signbit(want))
     capped = results[1][2].sum(axis=1) < qty.sum(axis=1)
     assert 0 < np.count_nonzero(capped) < 30  # some rows are scaled down, some are not
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_equals_numpy_when_sessions_clear_at_many_levels(seed):
+    """A steep book: sessions clear at many distinct levels, with empty levels between.
+
+    The kernel sums the sessions' weights at their clearing levels only and carries the
+    running sums over the levels between them; the numpy reference sums over every level.
+    """
+    rng = np.random.default_rng(100 + seed)
+    n = 400
+    ask_rate = np.round(2.0 + rng.random(n) * 3.0, 3)
+    ask_qty = rng.exponential(1.0, n) * (rng.random(n) < 0.7)
+    bid_rate = np.round(2.0 + rng.random(n) * 3.0, 3)
+    bid_qty = rng.exponential(1.0, n) * (rng.random(n) < 0.7)
+    numpy_result, compiled = both(bid_qty, bid_rate, ask_qty, ask_rate, 60, 0.9)
+    assert np.unique(compiled.session_rates).size >= 10
+    assert np.count_nonzero(compiled.bid_fill) > 0 and np.count_nonzero(compiled.ask_fill) > 0
+    assert_identical(numpy_result, compiled)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_fed_funds_order_book_equals_numpy(seed, monkeypatch):
+    from fedplumbing.sim import fed_funds_market as ff
+
+    reserves, lclor, shock_sd, cost, penalty = bank_inputs(seed)
+    rng = np.random.default_rng(seed)
+    fhlb_cash = np.array([5.0, -1.0, 0.0, -0.0, 12.5, np.nan])
+    foreign = rng.random(reserves.size) < 0.4
+    capacity = np.where(foreign, rng.exponential(3.0, reserves.size), 0.0)
+    capacity[:3] = (-1.0, np.nan, 1e-320)  # none of them arbitrages at a share of 0.3
+    arb_cost = rng.exponential(0.05, reserves.size)
+    for share in (1.0, 0.3):
+        args = (fhlb_cash, 3, 4.3, 0.8, reserves, lclor, shock_sd, cost, 4.4, penalty)
+        args = (*args, 120, 20, capacity, arb_cost, share)
+        compiled = ff._order_book_kernel(*args)
+        monkeypatch.setattr(markets, "USE_COMPILED", False)
+        reference = ff._order_book_numpy(*args)
+        monkeypatch.setattr(markets, "USE_COMPILED", True)
+        assert compiled[0].size > 3 and compiled[3].size > 10
+        for got, want in zip(compiled, reference, strict=True):
+            assert got.shape == want.shape
+            assert np.array_equal(got, want)
+            assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_compiled_repo_order_book_equals_numpy(monkeypatch):
+    """repo_market.order_book: money funds', banks', the Fed's and dealers' orders."""
+    from fedplumbing.sim import repo_market
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {
+            "population.banks": 40,
+            "population.fed_funds_active_banks": 20,
+            "dealers.elastic_share": 0.3,
+        },
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    led = model.ledger
+    pledged = led.pledged[model.dealers.rows].copy()
+    led.release()
+    led.pledged[model.dealers.rows][::2] = pledged[::2]  # some collateral pledged already
+    deposits = led.asset("deposits")
+    rng = np.random.default_rng(5)
+    mmfs, dealers = model.mmfs.rows, model.dealers.rows
+    cash = led.balances[mmfs, deposits]
+    led.balances[mmfs, deposits] = cash * rng.uniform(-0.5, 3.0, cash.size)
+    led.balances[mmfs.start, deposits] = -0.0
+    led.balances[dealers, deposits] = rng.normal(-20.0, 20.0, model.dealers.size)
+    led.balances[dealers.start, deposits] = 0.0  # its need, -0.0, is bid as 0.0
+    model.fed_repo_ops_today = 7.5
+    compiled = repo_market.order_book(model)
+    monkeypatch.setattr(markets, "USE_COMPILED", False)
+    reference = repo_market._order_book_numpy(model)
+    for got, want in zip(compiled, reference, strict=True):
+        assert got.shape == want.shape
+        assert np.array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    ask_qty, bid_qty, elastic = reference[0], reference[3], reference[6]
+    assert np.count_nonzero(ask_qty > 0) > 10 and np.count_nonzero(bid_qty > 0) > 3
+    assert 0 < np.count_nonzero(elastic) < model.dealers.size  # dealers with and without need
