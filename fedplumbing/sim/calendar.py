@@ -312,6 +312,12 @@ class Calendar:
     is_fomc: np.ndarray
     accrual_days: np.ndarray
     rules: CalendarRules = field(default_factory=CalendarRules)
+    # every day's flags as a tuple of Python bools, in `_FLAG_FIELDS` order: the model asks
+    # for a day's flags and names every step, which would otherwise index ten arrays each
+    # time (built on first use; the arrays are not changed after `build`)
+    _flag_rows: list[tuple[bool, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(cls, start: DateLike, end: DateLike, rules: CalendarRules | None = None) -> Calendar:
@@ -471,8 +477,15 @@ class Calendar:
 
     def flags_on(self, i: int) -> dict[str, bool]:
         """All boolean flags of day ``i`` (for display)."""
+        return dict(zip(_FLAG_FIELDS, self._flags_row(i), strict=True))
+
+    def _flags_row(self, i: int) -> tuple[bool, ...]:
+        """The flags of day ``i`` as a tuple in `_FLAG_FIELDS` order."""
         i = self._check_index(i)
-        return {name: bool(getattr(self, name)[i]) for name in _FLAG_FIELDS}
+        if self._flag_rows is None:
+            columns = [getattr(self, name).tolist() for name in _FLAG_FIELDS]
+            self._flag_rows = [tuple(map(bool, row)) for row in zip(*columns, strict=True)]
+        return self._flag_rows[i]
 
     def day_names(self, i: int) -> list[str]:
         """Human-readable names of the flags set on day ``i``.

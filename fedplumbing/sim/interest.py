@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fedplumbing.sim.ledger import Leg
-from fedplumbing.sim.overnight import OVERNIGHT
 from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
 
 if TYPE_CHECKING:
@@ -98,10 +97,7 @@ def annual_fed_income(
 
 def _overnight_interest_due(model: FedPlumbingModel) -> tuple[float, float]:
     """Interest the Fed will receive and pay when today's overnight positions unwind ($bn)."""
-    book = model.overnight
-    receive = sum(float(book.receivable[k][FED]) for k in OVERNIGHT)
-    pay = sum(float(book.payable[k][FED]) for k in OVERNIGHT)
-    return receive, pay
+    return model.overnight.interest_due(FED)
 
 
 def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:

@@ -84,6 +84,7 @@ class Payments:
             ],
             dtype=np.int64,
         )
+        self._kernel_args = self._make_kernel_args()
 
     def zeros(self) -> np.ndarray:
         """A vector of zeros with one entry per ledger row."""
@@ -107,11 +108,14 @@ class Payments:
             self._weights = (
                 dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
             )
+            self._kernel_args = self._make_kernel_args()
         return self._weights
 
     def start_day(self) -> None:
         """Forget yesterday's deposit weights."""
-        self._weights = None
+        if self._weights is not None:
+            self._weights = None
+            self._kernel_args = self._make_kernel_args()
 
     def kernel_args(self) -> tuple:
         """What a compiled posting passes to `add_cash_legs` after the matrix and `delta`.
@@ -120,6 +124,11 @@ class Payments:
         the public's deposit weights (empty until computed today: a kernel that needs them
         stops and asks, see `NEED_WEIGHTS`) and the two buffers.
         """
+        # kept built: every payment passes it, and it changes only with the weights
+        return self._kernel_args
+
+    def _make_kernel_args(self) -> tuple:
+        """`kernel_args` for the current deposit weights."""
         return (
             self._columns,
             self.banks.rows.start,
@@ -239,7 +248,21 @@ class Payments:
             other: the legs that the cash pays for (applied after the cash legs).
             amount: size to log (default: the gross cash received, sum(max(delta, 0))).
         """
-        self.ledger.post(label, *other, amount=amount, cash=(self, delta))
+        ledger = self.ledger
+        if ledger.debug or not markets.USE_COMPILED:
+            ledger.post(label, *other, amount=amount, cash=(self, delta))
+            return
+        # what `Ledger.post` does with `cash=(self, delta)` outside debug mode, without its
+        # layers of calls: a day makes a dozen payments, and their overhead adds up
+        balances = ledger.balances
+        if self._weights is None and delta[PUBLIC]:
+            self.public_deposit_weights(balances)
+        if amount is None:
+            amount = _pay_kernel(balances, delta, self._kernel_args)
+        else:
+            add_cash_legs(balances, delta, self._kernel_args)
+        add_legs(balances, other)
+        ledger.flows[label] += float(amount or 0.0)
 
     def apply_cash(self, balances: np.ndarray, delta: np.ndarray) -> float:
         """Add the cash legs of `delta` to `balances` (the ledger's matrix; see `Ledger.post`).
@@ -253,9 +276,9 @@ class Payments:
         if not markets.USE_COMPILED:
             add_legs(balances, self.cash_legs(delta))
             return float(np.sum(np.maximum(delta, 0.0)))
-        if delta[PUBLIC]:
+        if self._weights is None and delta[PUBLIC]:
             self.public_deposit_weights(balances)
-        return _pay_kernel(balances, delta, self.kernel_args())
+        return _pay_kernel(balances, delta, self._kernel_args)
 
 
 #: The public's deposit weights before they are computed (see `Payments.kernel_args`).
