@@ -18,7 +18,12 @@ from fedplumbing.sim.payments import FED, PUBLIC
 from fedplumbing.sim.repo_market import collateral_capacity, pledge_for
 
 if TYPE_CHECKING:
+    from fedplumbing.agents.base import Population
     from fedplumbing.sim.model import FedPlumbingModel
+
+#: The Fed's row as the one lender or borrower of a facility's postings. Never written;
+#: not flagged read-only, as Numba would compile its kernels again for read-only arrays.
+_FED_ROW = np.array([FED])
 
 
 def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label: str) -> None:
@@ -27,14 +32,15 @@ def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label
     The collateral hedge funds pledge, which dealers may re-pledge, follows the loans.
     """
     led, pay, dealers = model.ledger, model.payments, model.dealers
+    total = change.sum()
     delta = pay.zeros()
     delta[dealers.rows] = -change
-    delta[PUBLIC] = change.sum()
+    delta[PUBLIC] = total
     pay.pay(
         label,
         delta,
         Leg(dealers.rows, led.asset("hf_repo"), change),
-        Leg(PUBLIC, led.liability("hf_repo"), change.sum()),
+        Leg(PUBLIC, led.liability("hf_repo"), total),
         amount=float(np.abs(change).sum()),
     )
     reset_rehypothecable(model)
@@ -70,30 +76,51 @@ class Facilities:
     def __init__(self) -> None:
         self.today: dict[str, float] = {}
         self.late_shock: np.ndarray | None = None
+        self._late_shock_size = 0.0  # half of sum(|late_shock|), the size logged
+        # ledger rows used every day, built once per model (see `_rows`)
+        self._row_cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def _rows(self, *populations: Population) -> np.ndarray:
+        """The ledger rows of `populations`, one after the other (built once per model).
+
+        Never written, but not flagged read-only: Numba would compile the kernels they go to
+        once more for read-only arrays.
+        """
+        key = tuple(r for pop in populations for r in (pop.rows.start, pop.rows.stop))
+        rows = self._row_cache.get(key)
+        if rows is None:
+            rows = np.concatenate([np.arange(pop.rows.start, pop.rows.stop) for pop in populations])
+            self._row_cache[key] = rows
+        return rows
 
     def place_at_on_rrp(self, model: FedPlumbingModel) -> None:
         """Money funds and FHLBs invest leftover cash at the ON RRP, up to the cap."""
         cfg, led = model.config, model.ledger
-        rows, amounts = [], []
-        for pop, buffer in ((model.mmfs, cfg.mmfs.liquidity_buffer), (model.fhlbs, 0.0)):
-            size = (
-                led.owed("mmf_shares", pop.rows)
-                if pop is model.mmfs
-                else led.owed("fhlb_debt", pop.rows)
-            )
-            cash = led.held("deposits", pop.rows) - buffer * size
-            amounts.append(np.clip(cash, 0.0, cfg.fed.on_rrp_cap))
-            rows.append(np.arange(pop.rows.start, pop.rows.stop))
-        lent = np.concatenate(amounts)
-        lrows = np.concatenate(rows)
+        mmfs, fhlbs = model.mmfs, model.fhlbs
+        lent = np.empty(mmfs.size + fhlbs.size)
+        # each population's leftover cash written straight into its part of the orders
+        np.subtract(
+            led.held("deposits", mmfs.rows),
+            cfg.mmfs.liquidity_buffer * led.owed("mmf_shares", mmfs.rows),
+            out=lent[: mmfs.size],
+        )
+        np.subtract(
+            led.held("deposits", fhlbs.rows),
+            0.0 * led.owed("fhlb_debt", fhlbs.rows),  # FHLBs keep no buffer
+            out=lent[mmfs.size :],
+        )
+        # np.clip(lent, 0, cap), bit for bit (signed zeros and NaN included), at less
+        # than half its cost on short vectors
+        np.maximum(0.0, lent, out=lent)
+        np.minimum(lent, cfg.fed.on_rrp_cap, out=lent)
         rate = model.rates_today.on_rrp
         self.today["on_rrp"] = model.overnight.book(
             "ON RRP",
             "on_rrp",
-            lrows,
+            self._rows(mmfs, fhlbs),
             lent,
             np.full_like(lent, rate),
-            np.array([FED]),
+            _FED_ROW,
             np.array([lent.sum()]),
             np.array([rate]),
             model.accrual_days_today,
@@ -105,29 +132,34 @@ class Facilities:
         eps = sd * model.rng.standard_normal(len(sd))
         eps -= sd * eps.sum() / sd.sum()
         self.late_shock = eps
-        self._shift_deposits(model, eps, "late payment shock")
+        self._late_shock_size = float(np.abs(eps).sum() / 2)
+        self._shift_deposits(model, eps, "late payment shock", self._late_shock_size)
 
     def reverse_late_payment_shock(self, model: FedPlumbingModel) -> None:
         """Yesterday's late payments come back in the morning (intraday timing)."""
         if self.late_shock is not None:
-            self._shift_deposits(model, -self.late_shock, "late payment reversal")
+            # the same size as yesterday's shock (|-x| is |x|), not summed again
+            self._shift_deposits(
+                model, -self.late_shock, "late payment reversal", self._late_shock_size
+            )
             self.late_shock = None
 
     @staticmethod
-    def _shift_deposits(model: FedPlumbingModel, eps: np.ndarray, label: str) -> None:
+    def _shift_deposits(model: FedPlumbingModel, eps: np.ndarray, label: str, size: float) -> None:
+        """Move `eps` of deposits and reserves between banks; `size` is half of sum(|eps|)."""
         led, rows = model.ledger, model.banks.rows
         led.post(
             label,
             Leg(rows, led.liability("deposits"), eps),
             Leg(rows, led.asset("reserves"), eps),
-            amount=float(np.abs(eps).sum() / 2),
+            amount=size,
         )
 
     def cover_dealers(self, model: FedPlumbingModel) -> None:
         """Dealers still overdrawn borrow at the SRF, else at a fire-sale cost."""
         cfg, led, rates = model.config, model.ledger, model.rates_today
         dealers = model.dealers
-        rows = np.arange(dealers.rows.start, dealers.rows.stop)
+        rows = self._rows(dealers)
         need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
         cut = np.minimum(need, model.dealer_elastic_unfilled)
         cut_total = cut.sum()
@@ -135,15 +167,19 @@ class Facilities:
             change_hedge_fund_lending(model, -cut, "hedge funds deleverage")
             need = need - cut
         self.today["hedge_fund_cut"] = float(cut_total)
-        srf = np.zeros_like(need)
         if cfg.fed.srf_enabled and np.isfinite(rates.srf) and need.sum() > 0:
             srf = np.minimum(
                 need, np.maximum(collateral_capacity(model, dealers.rows, cfg.fed.srf_haircut), 0.0)
             )
             self._borrow_srf(model, rows, srf)
-        rest = need - srf
+            rest = need - srf
+            srf_total = float(srf.sum())
+        else:
+            # no SRF: `need - 0.0` is `need` and the take-up 0.0, without the arrays
+            rest = need
+            srf_total = 0.0
         rest_total = rest.sum()
-        self.today["srf_dealers"] = float(srf.sum())
+        self.today["srf_dealers"] = srf_total
         self.today["fire_sale"] = float(rest_total)
         if rest_total > 0:
             rate = rates.iorb + cfg.dealers.fire_sale_cost_bp / 100.0
@@ -163,9 +199,8 @@ class Facilities:
         """Banks below their LCLoR use the SRF when cheapest; overdrafts go to the window."""
         cfg, led, rates = model.config, model.ledger, model.rates_today
         banks = model.banks
-        rows = np.arange(banks.rows.start, banks.rows.stop)
+        rows = self._rows(banks)
         reserves = led.held("reserves", banks.rows)
-        srf = np.zeros_like(reserves)
         srf_cost = rates.srf + cfg.fed.srf_stigma_bp / 100.0
         dw_cost = rates.discount + cfg.fed.discount_stigma_bp / 100.0
         if cfg.fed.srf_enabled and srf_cost < dw_cost:
@@ -175,15 +210,20 @@ class Facilities:
                 gap, np.maximum(collateral_capacity(model, banks.rows, cfg.fed.srf_haircut), 0.0)
             )
             self._borrow_srf(model, rows, srf)
-        self.today["srf_banks"] = float(srf.sum())
-        overdraft = np.maximum(-(reserves + srf), 0.0)
+            self.today["srf_banks"] = float(srf.sum())
+            overdraft = np.maximum(-(reserves + srf), 0.0)
+        else:
+            # no SRF: adding zeros changes only a -0.0, which np.maximum(-x, 0.0) maps to
+            # 0.0 either way, so the overdrafts are the same without the zeros
+            self.today["srf_banks"] = 0.0
+            overdraft = np.maximum(-reserves, 0.0)
         overdraft_total = overdraft.sum()
         self.today["discount_window"] = float(overdraft_total)
         if overdraft_total > 0:
             model.overnight.book(
                 "discount window",
                 "discount_window",
-                np.array([FED]),
+                _FED_ROW,
                 np.array([overdraft_total]),
                 np.array([rates.discount]),
                 rows,
@@ -200,7 +240,7 @@ class Facilities:
         model.overnight.book(
             "SRF",
             "fed_repo",
-            np.array([FED]),
+            _FED_ROW,
             np.array([total]),
             np.array([rate]),
             rows,
@@ -212,7 +252,7 @@ class Facilities:
             model,
             rows,
             amount,
-            np.array([FED]),
+            _FED_ROW,
             np.array([total]),
             model.config.fed.srf_haircut,
         )

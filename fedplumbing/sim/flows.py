@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fedplumbing.sim.facilities import change_hedge_fund_lending, reset_rehypothecable
 from fedplumbing.sim.ledger import Leg
 from fedplumbing.sim.payments import PUBLIC, TREASURY
 
@@ -54,22 +55,21 @@ def mmf_flows(model: FedPlumbingModel, tax_day: bool) -> None:
     if tax_day:
         flow -= cfg.mmfs.tax_redemption_share * shares
     flow = np.maximum(flow, -shares)
+    total = flow.sum()
     delta = pay.zeros()
     delta[mmfs.rows] = flow
-    delta[PUBLIC] = -flow.sum()
+    delta[PUBLIC] = -total
     pay.pay(
         "MMF flows",
         delta,
         Leg(mmfs.rows, led.liability("mmf_shares"), flow),
-        Leg(PUBLIC, led.asset("mmf_shares"), flow.sum()),
+        Leg(PUBLIC, led.asset("mmf_shares"), total),
         amount=float(np.abs(flow).sum()),
     )
 
 
 def hedge_fund_flows(model: FedPlumbingModel) -> None:
     """Hedge funds borrow back toward their trend demand for dealer repo financing."""
-    from fedplumbing.sim.facilities import change_hedge_fund_lending, reset_rehypothecable
-
     dealers, day = model.dealers, model.day
     trend = dealers["hedge_fund_base"] * (1.0 + model.config.dealers.hedge_fund_growth) ** (
         day / 252.0

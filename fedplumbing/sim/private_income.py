@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fedplumbing.sim.ledger import Leg
-from fedplumbing.sim.payments import PUBLIC
+from fedplumbing.sim.payments import PUBLIC, nonzero
 
 if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
@@ -46,7 +46,7 @@ def distribute(model: FedPlumbingModel) -> None:
             amount=float(carry_total),
         )
     income = led.equity(mmfs.rows).copy()
-    if np.any(income):
+    if nonzero(income):
         income_total = income.sum()
         led.post(
             "MMF dividends",

@@ -65,14 +65,15 @@ def redeem_private(model: FedPlumbingModel, kind: str, amount: float) -> None:
     if total <= 0:
         return
     paid = holdings * min(1.0, amount / total)
+    paid_total = paid.sum()
     delta = paid.copy()
-    delta[TREASURY] = -paid.sum()
+    delta[TREASURY] = -paid_total
     pay.pay(
         f"{kind} redemptions",
         delta,
         Leg(slice(None), led.asset(kind), -paid),
-        Leg(TREASURY, led.liability(kind), -paid.sum()),
-        amount=float(paid.sum()),
+        Leg(TREASURY, led.liability(kind), -paid_total),
+        amount=float(paid_total),
     )
 
 
@@ -87,15 +88,16 @@ def dealer_distribution(model: FedPlumbingModel) -> None:
     for kind in ("bills", "coupons"):
         excess = np.maximum(led.held(kind, dealers.rows) - dealers[f"normal_{kind}"], 0.0)
         sell = fraction * excess
-        if sell.sum() <= 0:
+        sold = sell.sum()  # one sum, used four times
+        if sold <= 0:
             continue
         legs += [
             Leg(dealers.rows, led.asset(kind), -sell),
-            Leg(PUBLIC, led.asset(kind), sell.sum()),
+            Leg(PUBLIC, led.asset(kind), sold),
         ]
         delta[dealers.rows] += sell
-        delta[PUBLIC] -= sell.sum()
-        total += float(sell.sum())
+        delta[PUBLIC] -= sold
+        total += float(sold)
     if legs:
         pay.pay("dealer sales to investors", delta, *legs, amount=total)
 
