@@ -399,3 +399,75 @@ def test_compiled_collateral_capacity_and_row_caps_equal_numpy(monkeypatch):
         assert np.array_equal(np.signbit(got), np.signbit(want))
     capped = results[1][2].sum(axis=1) < qty.sum(axis=1)
     assert 0 < np.count_nonzero(capped) < 30  # some rows are scaled down, some are not
+
+
+def _exogenous_inputs(model, rng):
+    """Random amounts for the five exogenous postings, some of them absent."""
+    change = rng.normal(0.0, 2.0, model.dealers.size)
+    return [
+        (50.0, 0.0, 0.3, change, rng.normal(0.0, 5.0, model.mmfs.size)),
+        (0.0, 120.0, -0.7, None, rng.normal(0.0, 5.0, model.mmfs.size)),
+        (12.5, 80.0, 0.0, change * 0.5, np.zeros(model.mmfs.size)),
+        (0.0, 0.0, 0.0, None, rng.normal(0.0, 1.0, model.mmfs.size)),
+    ]
+
+
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_exogenous_flows_equal_their_legs(weights_known, monkeypatch):
+    """flows._exogenous_loops makes the five postings of `_post_leg_by_leg`, bit for bit.
+
+    Before the public's deposit weights are computed the kernel stops at the first posting
+    the public pays or receives, has them computed and resumes.
+    """
+    from fedplumbing.sim import flows
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 60, "population.fed_funds_active_banks": 20},
+    )
+    model = simulate(cfg, 0, days=3, keep_model=True).model
+    led, pay = model.ledger, model.payments
+    opening = led.balances.copy(order="F")
+    for inputs in _exogenous_inputs(model, np.random.default_rng(11)):
+        results = []
+        for post in (flows._post_leg_by_leg, flows._post_compiled):
+            led.balances[...] = opening
+            led.start_day()
+            pay.start_day()
+            if weights_known:
+                pay.public_deposit_weights()
+            post(model, *inputs)
+            results.append((led.balances.copy(order="F"), dict(led.flows)))
+        (reference, logged), (compiled, compiled_logged) = results
+        assert not np.array_equal(reference, opening)
+        assert np.array_equal(compiled, reference)
+        assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+        assert compiled_logged == logged
+        assert set(logged) >= {"MMF flows"}
+        assert ("hedge-fund lending" in logged) == (inputs[3] is not None)
+        assert ("tax receipts" in logged) == (inputs[1] != 0)
+    led.balances[...] = opening
+
+
+def test_debug_mode_checks_the_exogenous_kernel(monkeypatch):
+    """A kernel that strays from the postings' legs is caught in debug mode."""
+    from fedplumbing.sim import flows
+    from fedplumbing.sim.ledger import LedgerError
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _debug_model()
+    model.ledger.start_day()
+    inputs = _exogenous_inputs(model, np.random.default_rng(3))[0]
+    flows._post_compiled(model, *inputs)  # the real kernel passes the check
+    kernel = flows._exogenous_kernel
+
+    def skewed(balances, *args):
+        result = kernel(balances, *args)
+        balances[4, 0] += 1e-12
+        return result
+
+    monkeypatch.setattr(flows, "_exogenous_kernel", skewed)
+    with pytest.raises(LedgerError, match="differ from their legs"):
+        flows._post_compiled(model, *inputs)
