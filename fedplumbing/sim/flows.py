@@ -200,47 +200,23 @@ def _post_compiled(
     flow: np.ndarray,
 ) -> None:
     """The exogenous postings in one compiled kernel (`_exogenous_loops`)."""
-    pay = model.payments
     to_public = -taxes if taxes else 0.0
     hf_change = _NO_CHANGE if change is None else np.ascontiguousarray(change, dtype=float)
-    flow = np.ascontiguousarray(flow, dtype=float)
-    dealer_start, mmf_start = model.dealers.rows.start, model.mmfs.rows.start
-    posted = np.zeros(len(EXOGENOUS_LABELS), dtype=np.bool_)
-    amounts = np.zeros(len(EXOGENOUS_LABELS))
-
-    def apply(balances: np.ndarray) -> dict[str, float]:
-        first = 0  # the posting to make next
-        while True:
-            first = _exogenous_kernel(
-                balances,
-                first,
-                float(outlays),
-                float(to_public),
-                float(currency),
-                hf_change,
-                dealer_start,
-                flow,
-                mmf_start,
-                _EXOGENOUS_COLUMNS,
-                posted,
-                amounts,
-                pay.kernel_args(),
-            )
-            if first < 0:
-                break
-            pay.public_deposit_weights(balances)  # the public pays: its weights, then go on
-        return {
-            label: amount
-            for label, done, amount in zip(
-                EXOGENOUS_LABELS, posted.tolist(), amounts.tolist(), strict=True
-            )
-            if done
-        }
+    args = (
+        float(outlays),
+        float(to_public),
+        float(currency),
+        hf_change,
+        model.dealers.rows.start,
+        np.ascontiguousarray(flow, dtype=float),
+        model.mmfs.rows.start,
+        _EXOGENOUS_COLUMNS,
+    )
 
     def reference() -> None:
         _post_leg_by_leg(model, outlays, taxes, currency, change, flow)
 
-    model.ledger.post_compiled(apply, reference)
+    model.payments.post_compiled(EXOGENOUS_LABELS, _exogenous_kernel, args, reference)
 
 
 def _abs_sum(values: np.ndarray) -> float:

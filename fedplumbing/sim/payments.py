@@ -9,6 +9,7 @@ raise the Fed's reserve liability, which the caller balances with the Fed's othe
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -224,6 +225,53 @@ class Payments:
             legs.append(Leg(TREASURY, self._tga_a, treasury))
             legs.append(Leg(FED, self._tga_l, treasury))
         return legs
+
+    def post_compiled(
+        self,
+        labels: tuple[str, ...],
+        kernel: Callable[..., int],
+        args: tuple,
+        reference: Callable[[], object],
+    ) -> np.ndarray:
+        """Make a run of postings through a compiled kernel (see `Ledger.post_compiled`).
+
+        The kernel is called as `kernel(balances, first, *args, posted, amounts, cash)`: it
+        makes postings `first`, `first + 1`... in order, with their cash legs
+        (`add_cash_legs`), sets `posted[k]` and `amounts[k]` (the amount to log under
+        `labels[k]`) for each posting it makes, and returns -1 when done or, when posting
+        `k` needs the public's deposit weights and `cash` has none yet, `k` itself, having
+        left that posting untouched: the weights are computed and it is called again.
+
+        Args:
+            labels: the label of each posting the kernel may make.
+            kernel: the compiled postings.
+            args: the kernel's own arguments.
+            reference: makes the same postings leg by leg (see `Ledger.post_compiled`).
+
+        Returns:
+            Whether each posting was made (the compiled run's; in debug mode the reference
+            makes the postings to the ledger).
+        """
+        posted = np.zeros(len(labels), dtype=np.bool_)
+        amounts = np.zeros(len(labels))
+
+        def apply(balances: np.ndarray) -> dict[str, float]:
+            first = 0  # the posting to make next
+            while True:
+                first = kernel(balances, first, *args, posted, amounts, self._kernel_args)
+                if first < 0:
+                    break
+                self.public_deposit_weights(balances)  # the public pays: weights, go on
+            return {
+                label: amount
+                for label, done, amount in zip(
+                    labels, posted.tolist(), amounts.tolist(), strict=True
+                )
+                if done
+            }
+
+        self.ledger.post_compiled(apply, reference)
+        return posted
 
     def transfer(self, label: str, payer: int, payee: int, amount: float) -> None:
         """`payer` pays `payee` an income or a transfer ($bn): cash moves, and equity with it.

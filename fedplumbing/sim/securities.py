@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fedplumbing.sim.ledger import Leg
-from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
+from fedplumbing.sim import markets
+from fedplumbing.sim.ledger import ASSET_COLUMN, Leg
+from fedplumbing.sim.payments import CASH_WEIGHTS, FED, PUBLIC, TREASURY, add_cash_legs
 
 if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
@@ -78,10 +79,41 @@ def redeem_private(model: FedPlumbingModel, kind: str, amount: float) -> None:
 
 
 def dealer_distribution(model: FedPlumbingModel) -> None:
-    """Dealers sell inventory above their normal level to investors (the public)."""
+    """Dealers sell inventory above their normal level to investors (the public).
+
+    Compiled, one kernel (`_distribution_loops`) works out the sales and posts them; the
+    numpy path, and the reference it is checked against in debug mode, is
+    `_distribute_leg_by_leg`.
+    """
+    fraction = 1.0 - 0.5 ** (1.0 / model.config.dealers.distribution_days)
+    if not markets.USE_COMPILED:
+        _distribute_leg_by_leg(model, fraction)
+        return
+    dealers = model.dealers
+    args = (
+        fraction,
+        dealers.rows.start,
+        np.ascontiguousarray(dealers["normal_bills"], dtype=float),
+        np.ascontiguousarray(dealers["normal_coupons"], dtype=float),
+    )
+    model.payments.post_compiled(
+        (DISTRIBUTION_LABEL,),
+        _distribution_kernel,
+        args,
+        lambda: _distribute_leg_by_leg(model, fraction),
+    )
+
+
+#: The label of dealers' sales to investors.
+DISTRIBUTION_LABEL = "dealer sales to investors"
+#: The columns of bills and coupons held (constants in the compiled kernel).
+_BILLS_COLUMN = ASSET_COLUMN["bills"]
+_COUPONS_COLUMN = ASSET_COLUMN["coupons"]
+
+
+def _distribute_leg_by_leg(model: FedPlumbingModel, fraction: float) -> None:
+    """`dealer_distribution` through `Payments.pay`: sell `fraction` of the excess."""
     led, pay, dealers = model.ledger, model.payments, model.dealers
-    half_life = model.config.dealers.distribution_days
-    fraction = 1.0 - 0.5 ** (1.0 / half_life)
     legs = []
     delta = pay.zeros()
     total = 0.0
@@ -99,7 +131,77 @@ def dealer_distribution(model: FedPlumbingModel) -> None:
         delta[PUBLIC] -= sold
         total += float(sold)
     if legs:
-        pay.pay("dealer sales to investors", delta, *legs, amount=total)
+        pay.pay(DISTRIBUTION_LABEL, delta, *legs, amount=total)
+
+
+def _distribution_loops(
+    balances: np.ndarray,
+    first: int,
+    fraction: float,
+    dealer_start: int,
+    normal_bills: np.ndarray,
+    normal_coupons: np.ndarray,
+    posted: np.ndarray,
+    amounts: np.ndarray,
+    cash: tuple,
+) -> int:
+    """`_distribute_leg_by_leg` as loops: the same floats, added in the same order.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        first: 0 (the one posting; see `Payments.post_compiled`).
+        fraction: the share of their excess inventory dealers sell today.
+        dealer_start: the first dealer's row.
+        normal_bills: each dealer's normal bill inventory.
+        normal_coupons: each dealer's normal coupon inventory.
+        posted: set when the sales are posted.
+        amounts: filled with the amount sold.
+        cash: `Payments.kernel_args()`, passed on to `add_cash_legs`.
+
+    Returns:
+        -1 when done, or 0 (nothing changed) when the public's deposit weights are needed.
+    """
+    n, n_dealers = balances.shape[0], normal_bills.size
+    sells = np.empty((2, n_dealers))
+    sold = np.zeros(2)
+    delta = np.zeros(n)
+    total = 0.0
+    any_sold = False
+    for s in range(2):
+        normal = normal_bills if s == 0 else normal_coupons
+        column = _BILLS_COLUMN if s == 0 else _COUPONS_COLUMN
+        for i in range(n_dealers):
+            excess = balances[dealer_start + i, column] - normal[i]
+            # np.maximum(excess, 0.0): NaN propagates, and a tie gives the second operand
+            if not (excess > 0.0 or excess != excess):
+                excess = 0.0
+            sells[s, i] = fraction * excess
+        sold[s] = markets.numpy_sum(sells[s])
+        if sold[s] <= 0:
+            continue
+        any_sold = True
+        for i in range(n_dealers):
+            delta[dealer_start + i] += sells[s, i]
+        delta[PUBLIC] -= sold[s]
+        total += sold[s]
+    if not any_sold:
+        return -1
+    if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
+        return 0
+    add_cash_legs(balances, delta, cash)
+    for s in range(2):
+        if sold[s] <= 0:
+            continue
+        column = _BILLS_COLUMN if s == 0 else _COUPONS_COLUMN
+        for i in range(n_dealers):
+            balances[dealer_start + i, column] += -sells[s, i]
+        balances[PUBLIC, column] += sold[s]
+    posted[0] = True
+    amounts[0] = total
+    return -1
+
+
+_distribution_kernel = markets.compiled(_distribution_loops)
 
 
 def soma_month(model: FedPlumbingModel) -> None:
