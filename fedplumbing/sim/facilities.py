@@ -21,9 +21,14 @@ if TYPE_CHECKING:
     from fedplumbing.agents.base import Population
     from fedplumbing.sim.model import FedPlumbingModel
 
-#: The Fed's row as the one lender or borrower of a facility's postings. Never written;
-#: not flagged read-only, as Numba would compile its kernels again for read-only arrays.
+#: The Fed's row as the one lender or borrower of a facility's postings. Read-only, like
+#: the markets' order rows (`markets.order_rows`): Numba compiles (and loads) a kernel once
+#: per kind of array it is given, so the bookings of both share one version.
 _FED_ROW = np.array([FED])
+_FED_ROW.flags.writeable = False
+#: The public's row as the lender of fire-sale funding (read-only, as `_FED_ROW`).
+_PUBLIC_ROW = np.array([PUBLIC])
+_PUBLIC_ROW.flags.writeable = False
 
 
 def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label: str) -> None:
@@ -83,13 +88,13 @@ class Facilities:
     def _rows(self, *populations: Population) -> np.ndarray:
         """The ledger rows of `populations`, one after the other (built once per model).
 
-        Never written, but not flagged read-only: Numba would compile the kernels they go to
-        once more for read-only arrays.
+        Read-only, like `_FED_ROW` (the kernels they go to are compiled for read-only rows).
         """
         key = tuple(r for pop in populations for r in (pop.rows.start, pop.rows.stop))
         rows = self._row_cache.get(key)
         if rows is None:
             rows = np.concatenate([np.arange(pop.rows.start, pop.rows.stop) for pop in populations])
+            rows.flags.writeable = False
             self._row_cache[key] = rows
         return rows
 
@@ -186,7 +191,7 @@ class Facilities:
             model.overnight.book(
                 "fire-sale funding",
                 "repo",
-                np.array([PUBLIC]),
+                _PUBLIC_ROW,
                 np.array([rest_total]),
                 np.array([rate]),
                 rows,

@@ -330,8 +330,9 @@ class Payments:
 
 
 #: The public's deposit weights before they are computed (see `Payments.kernel_args`).
+#: Empty, so nothing can be written to it; not flagged read-only, as the computed weights
+#: are not: Numba would compile (and load) every kernel taking them once more for it.
 _NO_WEIGHTS = np.zeros(0)
-_NO_WEIGHTS.flags.writeable = False
 #: Position of the public's deposit weights in `Payments.kernel_args()`.
 CASH_WEIGHTS = 6
 #: What a compiled posting returns when it needs the public's deposit weights.
