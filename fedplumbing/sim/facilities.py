@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fedplumbing.sim.ledger import SECURITIES, Leg
+from fedplumbing.sim import markets
+from fedplumbing.sim.ledger import ASSET_COLUMN, LIABILITY_COLUMN, SECURITIES, Leg
 from fedplumbing.sim.payments import FED, PUBLIC
 from fedplumbing.sim.repo_market import collateral_capacity, pledge_for
 
@@ -29,6 +30,13 @@ _FED_ROW.flags.writeable = False
 #: The public's row as the lender of fire-sale funding (read-only, as `_FED_ROW`).
 _PUBLIC_ROW = np.array([PUBLIC])
 _PUBLIC_ROW.flags.writeable = False
+
+
+def _filled(size: int, value: float) -> np.ndarray:
+    """`np.full(size, value)` (floats), by `ndarray.fill`: several times cheaper on short rows."""
+    values = np.empty(size)
+    values.fill(value)
+    return values
 
 
 def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label: str) -> None:
@@ -83,14 +91,14 @@ class Facilities:
         self.late_shock: np.ndarray | None = None
         self._late_shock_size = 0.0  # half of sum(|late_shock|), the size logged
         # ledger rows used every day, built once per model (see `_rows`)
-        self._row_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._row_cache: dict[str, np.ndarray] = {}
 
-    def _rows(self, *populations: Population) -> np.ndarray:
-        """The ledger rows of `populations`, one after the other (built once per model).
+    def _rows(self, key: str, *populations: Population) -> np.ndarray:
+        """The ledger rows of `populations`, one after the other, kept under `key`.
 
-        Read-only, like `_FED_ROW` (the kernels they go to are compiled for read-only rows).
+        Built once per model. Read-only, like `_FED_ROW` (the kernels they go to are
+        compiled for read-only rows).
         """
-        key = tuple(r for pop in populations for r in (pop.rows.start, pop.rows.stop))
         rows = self._row_cache.get(key)
         if rows is None:
             rows = np.concatenate([np.arange(pop.rows.start, pop.rows.stop) for pop in populations])
@@ -122,9 +130,9 @@ class Facilities:
         self.today["on_rrp"] = model.overnight.book(
             "ON RRP",
             "on_rrp",
-            self._rows(mmfs, fhlbs),
+            self._rows("on_rrp", mmfs, fhlbs),
             lent,
-            np.full_like(lent, rate),
+            _filled(lent.size, rate),
             _FED_ROW,
             np.array([lent.sum()]),
             np.array([rate]),
@@ -132,22 +140,57 @@ class Facilities:
         )
 
     def apply_late_payment_shock(self, model: FedPlumbingModel) -> None:
-        """Zero-sum end-of-day shifts of deposits (and reserves) between banks."""
+        """Zero-sum end-of-day shifts of deposits (and reserves) between banks.
+
+        Compiled, one kernel (`_late_shock_loops`) works out the shifts and posts them; the
+        numpy path, and the reference it is checked against in debug mode, is
+        `_late_shock` and `_shift_deposits`.
+        """
         sd = model.banks["shock_sd"]
-        eps = sd * model.rng.standard_normal(len(sd))
-        eps -= sd * eps.sum() / sd.sum()
-        self.late_shock = eps
-        self._late_shock_size = float(np.abs(eps).sum() / 2)
-        self._shift_deposits(model, eps, "late payment shock", self._late_shock_size)
+        draws = model.rng.standard_normal(len(sd))
+        label = "late payment shock"
+        if not markets.USE_COMPILED:
+            self.late_shock, self._late_shock_size = _late_shock(sd, draws)
+            self._shift_deposits(model, self.late_shock, label, self._late_shock_size)
+            return
+        led = model.ledger
+        eps = np.empty(sd.size)
+        shock = [eps, 0.0]  # the shifts and their size, from the kernel or the reference
+
+        def apply(balances: np.ndarray) -> dict[str, float]:
+            shock[1] = _late_shock_kernel(
+                balances,
+                model.banks.rows.start,
+                np.ascontiguousarray(sd, dtype=float),
+                draws,
+                eps,
+            )
+            return {label: shock[1]}
+
+        def reference() -> None:
+            shock[:] = _late_shock(sd, draws)
+            self._shift_deposits(model, shock[0], label, shock[1])
+
+        led.post_compiled(apply, reference)
+        self.late_shock, self._late_shock_size = shock
 
     def reverse_late_payment_shock(self, model: FedPlumbingModel) -> None:
         """Yesterday's late payments come back in the morning (intraday timing)."""
-        if self.late_shock is not None:
-            # the same size as yesterday's shock (|-x| is |x|), not summed again
-            self._shift_deposits(
-                model, -self.late_shock, "late payment reversal", self._late_shock_size
-            )
-            self.late_shock = None
+        if self.late_shock is None:
+            return
+        # the same size as yesterday's shock (|-x| is |x|), not summed again
+        label, eps, size = "late payment reversal", self.late_shock, self._late_shock_size
+        led = model.ledger
+        if not markets.USE_COMPILED:
+            self._shift_deposits(model, -eps, label, size)
+        else:
+
+            def apply(balances: np.ndarray) -> dict[str, float]:
+                _shift_kernel(balances, model.banks.rows.start, eps, True)
+                return {label: size}
+
+            led.post_compiled(apply, lambda: self._shift_deposits(model, -eps, label, size))
+        self.late_shock = None
 
     @staticmethod
     def _shift_deposits(model: FedPlumbingModel, eps: np.ndarray, label: str, size: float) -> None:
@@ -164,7 +207,7 @@ class Facilities:
         """Dealers still overdrawn borrow at the SRF, else at a fire-sale cost."""
         cfg, led, rates = model.config, model.ledger, model.rates_today
         dealers = model.dealers
-        rows = self._rows(dealers)
+        rows = self._rows("dealers", dealers)
         need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
         cut = np.minimum(need, model.dealer_elastic_unfilled)
         cut_total = cut.sum()
@@ -196,7 +239,7 @@ class Facilities:
                 np.array([rate]),
                 rows,
                 rest,
-                np.full_like(rest, rate),
+                _filled(rest.size, rate),
                 model.accrual_days_today,
             )
 
@@ -204,7 +247,7 @@ class Facilities:
         """Banks below their LCLoR use the SRF when cheapest; overdrafts go to the window."""
         cfg, led, rates = model.config, model.ledger, model.rates_today
         banks = model.banks
-        rows = self._rows(banks)
+        rows = self._rows("banks", banks)
         reserves = led.held("reserves", banks.rows)
         srf_cost = rates.srf + cfg.fed.srf_stigma_bp / 100.0
         dw_cost = rates.discount + cfg.fed.discount_stigma_bp / 100.0
@@ -233,7 +276,7 @@ class Facilities:
                 np.array([rates.discount]),
                 rows,
                 overdraft,
-                np.full_like(overdraft, rates.discount),
+                _filled(overdraft.size, rates.discount),
                 model.accrual_days_today,
             )
 
@@ -250,7 +293,7 @@ class Facilities:
             np.array([rate]),
             rows,
             amount,
-            np.full_like(amount, rate),
+            _filled(amount.size, rate),
             model.accrual_days_today,
         )
         pledge_for(
@@ -261,3 +304,55 @@ class Facilities:
             np.array([total]),
             model.config.fed.srf_haircut,
         )
+
+
+def _late_shock(sd: np.ndarray, draws: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each bank's late payment shock (zero-sum) and its size, half of sum(|shock|)."""
+    eps = sd * draws
+    eps -= sd * eps.sum() / sd.sum()
+    return eps, float(np.abs(eps).sum() / 2)
+
+
+#: The columns a late payment moves (constants in the compiled kernels).
+_DEPOSITS_OWED = LIABILITY_COLUMN["deposits"]
+_RESERVES_HELD = ASSET_COLUMN["reserves"]
+
+
+def _shift_loops(balances: np.ndarray, bank_start: int, eps: np.ndarray, negate: bool) -> None:
+    """`Facilities._shift_deposits` of `eps` (or of `-eps`) as loops, leg after leg."""
+    for column in (_DEPOSITS_OWED, _RESERVES_HELD):
+        for i in range(eps.size):
+            balances[bank_start + i, column] += -eps[i] if negate else eps[i]
+
+
+_shift_kernel = markets.compiled(_shift_loops)
+
+
+def _late_shock_loops(
+    balances: np.ndarray, bank_start: int, sd: np.ndarray, draws: np.ndarray, eps: np.ndarray
+) -> float:
+    """`_late_shock`, then `Facilities._shift_deposits`, as loops: the same floats.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        bank_start: the first bank's row.
+        sd: each bank's shock standard deviation.
+        draws: each bank's standard normal draw.
+        eps: filled with each bank's shock.
+
+    Returns:
+        The shock's size, half of sum(|eps|).
+    """
+    for i in range(sd.size):
+        eps[i] = sd[i] * draws[i]
+    eps_total, sd_total = markets.numpy_sum(eps), markets.numpy_sum(sd)
+    for i in range(sd.size):
+        eps[i] -= sd[i] * eps_total / sd_total
+    magnitudes = np.empty(sd.size)
+    for i in range(sd.size):
+        magnitudes[i] = abs(eps[i])
+    _shift_kernel(balances, bank_start, eps, False)
+    return markets.numpy_sum(magnitudes) / 2
+
+
+_late_shock_kernel = markets.compiled(_late_shock_loops)

@@ -628,3 +628,31 @@ def test_debug_model_runs_the_new_kernels():
         model.step()
     assert model.ledger.flows["interest on reserves"] > 0
     assert "MMF flows" in model.ledger.flows
+
+
+def test_compiled_late_payment_shock_equals_numpy(monkeypatch):
+    """facilities._late_shock_loops and _shift_loops: the shock and its reversal, bit for bit."""
+    model = _small_model()
+    led, facilities = model.ledger, model.facilities
+    opening = led.balances.copy(order="F")
+    rng_state = model.rng.bit_generator.state
+    results = []
+    for use_compiled in (False, True):
+        monkeypatch.setattr(markets, "USE_COMPILED", use_compiled)
+        led.balances[...] = opening
+        model.rng.bit_generator.state = rng_state
+        led.start_day()
+        facilities.apply_late_payment_shock(model)
+        shocked = led.balances.copy(order="F")
+        shock = facilities.late_shock.copy()
+        facilities.reverse_late_payment_shock(model)
+        results.append((shocked, shock, led.balances.copy(order="F"), dict(led.flows)))
+    (numpy_shocked, numpy_shock, numpy_back, numpy_logged) = results[0]
+    (shocked, shock, back, logged) = results[1]
+    assert not np.array_equal(numpy_shocked, opening)
+    for compiled, reference in ((shocked, numpy_shocked), (shock, numpy_shock), (back, numpy_back)):
+        assert np.array_equal(compiled, reference)
+        assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+    assert logged == numpy_logged
+    assert logged["late payment shock"] == logged["late payment reversal"] > 0
+    led.balances[...] = opening
