@@ -164,6 +164,7 @@ class Facilities:
                 np.ascontiguousarray(sd, dtype=float),
                 draws,
                 eps,
+                False,
             )
             return {label: shock[1]}
 
@@ -186,7 +187,8 @@ class Facilities:
         else:
 
             def apply(balances: np.ndarray) -> dict[str, float]:
-                _shift_kernel(balances, model.banks.rows.start, eps, True)
+                # the shock's kernel, reversing: one kernel to load rather than two
+                _late_shock_kernel(balances, model.banks.rows.start, eps, eps, eps, True)
                 return {label: size}
 
             led.post_compiled(apply, lambda: self._shift_deposits(model, -eps, label, size))
@@ -329,7 +331,12 @@ _shift_kernel = markets.compiled(_shift_loops)
 
 
 def _late_shock_loops(
-    balances: np.ndarray, bank_start: int, sd: np.ndarray, draws: np.ndarray, eps: np.ndarray
+    balances: np.ndarray,
+    bank_start: int,
+    sd: np.ndarray,
+    draws: np.ndarray,
+    eps: np.ndarray,
+    reverse: bool,
 ) -> float:
     """`_late_shock`, then `Facilities._shift_deposits`, as loops: the same floats.
 
@@ -338,11 +345,15 @@ def _late_shock_loops(
         bank_start: the first bank's row.
         sd: each bank's shock standard deviation.
         draws: each bank's standard normal draw.
-        eps: filled with each bank's shock.
+        eps: filled with each bank's shock; when reversing, yesterday's shock.
+        reverse: shift `-eps` back instead (`sd` and `draws` are not used).
 
     Returns:
-        The shock's size, half of sum(|eps|).
+        The shock's size, half of sum(|eps|) (0 when reversing: the caller knows it).
     """
+    if reverse:
+        _shift_kernel(balances, bank_start, eps, True)
+        return 0.0
     for i in range(sd.size):
         eps[i] = sd[i] * draws[i]
     eps_total, sd_total = markets.numpy_sum(eps), markets.numpy_sum(sd)

@@ -305,10 +305,10 @@ class Payments:
         balances = ledger.balances
         if self._weights is None and delta[PUBLIC]:
             self.public_deposit_weights(balances)
+        # the kernel also sums the cash received, needed or not: one kernel fewer to load
+        received = _pay_kernel(balances, delta, self._kernel_args)
         if amount is None:
-            amount = _pay_kernel(balances, delta, self._kernel_args)
-        else:
-            add_cash_legs(balances, delta, self._kernel_args)
+            amount = received
         add_legs(balances, other)
         ledger.flows[label] += float(amount or 0.0)
 
