@@ -50,16 +50,26 @@ def currency_flow(model: FedPlumbingModel, amount: float) -> None:
     )
 
 
-def mmf_flow(model: FedPlumbingModel, tax_day: bool) -> np.ndarray:
+def mmf_growth(model: FedPlumbingModel) -> float:
+    """Money-fund assets' trend growth since the start (a factor)."""
+    return (1.0 + model.config.flows.mmf_growth) ** (model.day / 252.0)
+
+
+def mmf_flow(model: FedPlumbingModel, tax_day: bool, draws: np.ndarray | None = None) -> np.ndarray:
     """Today's subscriptions (+) and redemptions (-) of each money fund's shares ($bn).
 
-    Draws each fund's flow shock from `model.rng`.
+    Args:
+        model: the model.
+        tax_day: whether investors redeem shares to pay taxes today.
+        draws: each fund's standard normal flow shock (default: drawn from `model.rng`).
     """
     cfg, led, mmfs = model.config, model.ledger, model.mmfs
+    if draws is None:
+        draws = model.rng.standard_normal(mmfs.size)
     shares = led.owed("mmf_shares", mmfs.rows)
-    trend = mmfs["assets"] * (1.0 + cfg.flows.mmf_growth) ** (model.day / 252.0)
+    trend = mmfs["assets"] * mmf_growth(model)
     flow = MMF_REVERSION * (trend - shares)
-    flow += cfg.mmfs.flow_volatility * shares * model.rng.standard_normal(mmfs.size)
+    flow += cfg.mmfs.flow_volatility * shares * draws
     if tax_day:
         flow -= cfg.mmfs.tax_redemption_share * shares
     return np.maximum(flow, -shares)
@@ -86,12 +96,15 @@ def mmf_flows(model: FedPlumbingModel, tax_day: bool) -> None:
     post_mmf_flows(model, mmf_flow(model, tax_day))
 
 
+def hedge_fund_growth(model: FedPlumbingModel) -> float:
+    """Hedge funds' trend demand for dealer financing: its growth since the start (a factor)."""
+    return (1.0 + model.config.dealers.hedge_fund_growth) ** (model.day / 252.0)
+
+
 def hedge_fund_change(model: FedPlumbingModel) -> np.ndarray | None:
     """How much more each dealer lends hedge funds today ($bn), or None when on trend."""
     dealers, day = model.dealers, model.day
-    trend = dealers["hedge_fund_base"] * (1.0 + model.config.dealers.hedge_fund_growth) ** (
-        day / 252.0
-    )
+    trend = dealers["hedge_fund_base"] * hedge_fund_growth(model)
     capacity = model.window_dressing.target[day]
     if capacity != 1.0:
         # foreign dealers window-dress toward a period end (see sim/window_dressing.py)
@@ -124,8 +137,6 @@ EXOGENOUS_LABELS = (
     HEDGE_FUND_LABEL,
     "MMF flows",
 )
-#: Stands for "no hedge-fund lending today" in the kernel's arguments.
-_NO_CHANGE = np.zeros(0)
 #: The columns `_exogenous_loops` writes besides cash (see its `columns` argument).
 _EXOGENOUS_COLUMNS = np.array(
     [
@@ -152,11 +163,12 @@ def apply(model: FedPlumbingModel) -> None:
     outlays = treasury.daily_outlays
     taxes = treasury.tax_receipts(cal, day)
     currency = cfg.flows.currency_growth / 252.0
-    change = hedge_fund_change(model)
-    flow = mmf_flow(model, bool(cal.is_corporate_tax_date[day] and cfg.treasury.corporate_tax > 0))
+    tax_day = bool(cal.is_corporate_tax_date[day] and cfg.treasury.corporate_tax > 0)
+    draws = model.rng.standard_normal(model.mmfs.size)  # the money funds' flow shocks
     if markets.USE_COMPILED:
-        _post_compiled(model, outlays, taxes, currency, change, flow)
+        _post_compiled(model, outlays, taxes, currency, tax_day, draws)
     else:
+        change, flow = hedge_fund_change(model), mmf_flow(model, tax_day, draws)
         _post_leg_by_leg(model, outlays, taxes, currency, change, flow)
     reset_rehypothecable(model)  # after the hedge funds' loans, as `change_hedge_fund_lending`
 
@@ -196,24 +208,38 @@ def _post_compiled(
     outlays: float,
     taxes: float,
     currency: float,
-    change: np.ndarray | None,
-    flow: np.ndarray,
+    tax_day: bool,
+    draws: np.ndarray,
 ) -> None:
-    """The exogenous postings in one compiled kernel (`_exogenous_loops`)."""
-    to_public = -taxes if taxes else 0.0
-    hf_change = _NO_CHANGE if change is None else np.ascontiguousarray(change, dtype=float)
+    """The exogenous postings in one compiled kernel (`_exogenous_loops`).
+
+    The kernel works out the hedge funds' and money funds' flows too (`hedge_fund_change`
+    and `mmf_flow`, the same floats), from the money funds' flow shocks `draws`.
+    """
+    cfg, dealers, mmfs, day = model.config, model.dealers, model.mmfs, model.day
+    window = model.window_dressing
     args = (
         float(outlays),
-        float(to_public),
+        float(-taxes if taxes else 0.0),
         float(currency),
-        hf_change,
-        model.dealers.rows.start,
-        np.ascontiguousarray(flow, dtype=float),
-        model.mmfs.rows.start,
+        np.ascontiguousarray(dealers["hedge_fund_base"], dtype=float),
+        float(hedge_fund_growth(model)),
+        float(window.target[day]),
+        np.ascontiguousarray(dealers["foreign"], dtype=np.bool_),
+        bool(window.binding[day]),
+        dealers.rows.start,
+        np.ascontiguousarray(mmfs["assets"], dtype=float),
+        float(mmf_growth(model)),
+        float(cfg.mmfs.flow_volatility),
+        draws,
+        tax_day,
+        float(cfg.mmfs.tax_redemption_share),
+        mmfs.rows.start,
         _EXOGENOUS_COLUMNS,
     )
 
     def reference() -> None:
+        change, flow = hedge_fund_change(model), mmf_flow(model, tax_day, draws)
         _post_leg_by_leg(model, outlays, taxes, currency, change, flow)
 
     model.payments.post_compiled(EXOGENOUS_LABELS, _exogenous_kernel, args, reference)
@@ -233,9 +259,18 @@ def _exogenous_loops(
     outlays: float,
     taxes_paid: float,
     currency: float,
-    change: np.ndarray,
+    hedge_fund_base: np.ndarray,
+    hedge_fund_growth: float,
+    capacity: float,
+    foreign: np.ndarray,
+    binding: bool,
     dealer_start: int,
-    flow: np.ndarray,
+    mmf_assets: np.ndarray,
+    mmf_growth: float,
+    volatility: float,
+    draws: np.ndarray,
+    tax_day: bool,
+    tax_redemption_share: float,
     mmf_start: int,
     columns: np.ndarray,
     posted: np.ndarray,
@@ -245,9 +280,9 @@ def _exogenous_loops(
     """`_post_leg_by_leg` as loops, from posting `first` on: the same additions in order.
 
     Postings: 0 Treasury outlays and 1 tax receipts (the Treasury pays the public `outlays`,
-    then `taxes_paid`; none when 0), 2 currency (the public withdraws `currency`; none when 0),
-    3 hedge-fund lending (dealers lend `change` more; none when `change` is empty), 4 money
-    fund shares issued for cash (`flow`).
+    then `taxes_paid`; none when 0), 2 currency (the public withdraws `currency`; none when
+    0), 3 hedge-fund lending (`hedge_fund_change` worked out here; none when on trend),
+    4 money-fund shares issued for cash (`mmf_flow` worked out here).
 
     Args:
         balances: the ledger's matrix (changed in place).
@@ -255,9 +290,18 @@ def _exogenous_loops(
         outlays: the Treasury's outlays, paid to the public.
         taxes_paid: minus the taxes the public pays the Treasury.
         currency: the public's currency withdrawal.
-        change: each dealer's extra lending to hedge funds (empty: no posting).
+        hedge_fund_base: each dealer's hedge-fund lending at the start.
+        hedge_fund_growth: its trend growth since then (a factor).
+        capacity: today's window-dressing target of foreign dealers (1: none).
+        foreign: whether each dealer is foreign.
+        binding: whether foreign books are cut to capacity at once today.
         dealer_start: the first dealer's row.
-        flow: each money fund's shares issued.
+        mmf_assets: each money fund's assets at the start.
+        mmf_growth: their trend growth since then (a factor).
+        volatility: the money funds' daily flow volatility.
+        draws: each money fund's standard normal flow shock.
+        tax_day: whether investors redeem shares to pay taxes today.
+        tax_redemption_share: the share of its shares a fund loses on a tax day.
         mmf_start: the first money fund's row.
         columns: the equity column, currency (liability, asset), hf_repo (asset,
             liability) and mmf_shares (liability, asset).
@@ -272,6 +316,8 @@ def _exogenous_loops(
     """
     eq, currency_l, currency_a = columns[0], columns[1], columns[2]
     hf_a, hf_l, shares_l, shares_a = columns[3], columns[4], columns[5], columns[6]
+    n_dealers, n_mmfs = hedge_fund_base.size, mmf_assets.size
+    change, flow = np.empty(n_dealers), np.empty(n_mmfs)
     delta = np.zeros(balances.shape[0])
     for k in range(first, 5):
         delta[:] = 0.0
@@ -287,16 +333,36 @@ def _exogenous_loops(
             if amount == 0:
                 continue
             delta[PUBLIC] = -amount
-        elif k == 3:  # hedge-fund lending
-            if change.size == 0:
+        elif k == 3:  # hedge_fund_change, then the posting of change_hedge_fund_lending
+            off_trend = False
+            for i in range(n_dealers):
+                trend = hedge_fund_base[i] * hedge_fund_growth
+                if capacity != 1.0 and foreign[i]:
+                    trend = capacity * trend
+                gap = trend - balances[dealer_start + i, hf_a]
+                off_trend = off_trend or abs(gap) > 1e-9
+                change[i] = HEDGE_FUND_REVERSION * gap
+                # np.minimum(change, gap): NaN propagates, and a tie gives the second operand
+                if binding and foreign[i] and not (change[i] < gap or change[i] != change[i]):
+                    change[i] = gap
+            if not off_trend:
                 continue
             total = markets.numpy_sum(change)
-            for i in range(change.size):
+            for i in range(n_dealers):
                 delta[dealer_start + i] = -change[i]
             delta[PUBLIC] = total
-        else:  # money-fund flows
+        else:  # mmf_flow, then the posting of post_mmf_flows
+            for i in range(n_mmfs):
+                shares = balances[mmf_start + i, shares_l]
+                trend = mmf_assets[i] * mmf_growth
+                f = MMF_REVERSION * (trend - shares)
+                f += volatility * shares * draws[i]
+                if tax_day:
+                    f -= tax_redemption_share * shares
+                # np.maximum(f, -shares): NaN propagates, and a tie gives the second operand
+                flow[i] = f if f > -shares or f != f else -shares
             total = markets.numpy_sum(flow)
-            for i in range(flow.size):
+            for i in range(n_mmfs):
                 delta[mmf_start + i] = flow[i]
             delta[PUBLIC] = -total
         if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
@@ -311,12 +377,12 @@ def _exogenous_loops(
             balances[PUBLIC, currency_a] += amount
             amounts[k] = abs(amount)
         elif k == 3:
-            for i in range(change.size):
+            for i in range(n_dealers):
                 balances[dealer_start + i, hf_a] += change[i]
             balances[PUBLIC, hf_l] += total
             amounts[k] = _abs_sum_kernel(change)
         else:
-            for i in range(flow.size):
+            for i in range(n_mmfs):
                 balances[mmf_start + i, shares_l] += flow[i]
             balances[PUBLIC, shares_a] += total
             amounts[k] = _abs_sum_kernel(flow)

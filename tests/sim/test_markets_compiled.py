@@ -1,5 +1,7 @@
 """The compiled call-market kernel gives the numpy reference's numbers, bit for bit."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -401,54 +403,63 @@ def test_compiled_collateral_capacity_and_row_caps_equal_numpy(monkeypatch):
     assert 0 < np.count_nonzero(capped) < 30  # some rows are scaled down, some are not
 
 
-def _exogenous_inputs(model, rng):
-    """Random amounts for the five exogenous postings, some of them absent."""
-    change = rng.normal(0.0, 2.0, model.dealers.size)
-    return [
-        (50.0, 0.0, 0.3, change, rng.normal(0.0, 5.0, model.mmfs.size)),
-        (0.0, 120.0, -0.7, None, rng.normal(0.0, 5.0, model.mmfs.size)),
-        (12.5, 80.0, 0.0, change * 0.5, np.zeros(model.mmfs.size)),
-        (0.0, 0.0, 0.0, None, rng.normal(0.0, 1.0, model.mmfs.size)),
-    ]
-
-
 @pytest.mark.parametrize("weights_known", [False, True])
 def test_compiled_exogenous_flows_equal_their_legs(weights_known, monkeypatch):
-    """flows._exogenous_loops makes the five postings of `_post_leg_by_leg`, bit for bit.
+    """flows._exogenous_loops: the day's exogenous flows and postings, bit for bit.
 
-    Before the public's deposit weights are computed the kernel stops at the first posting
-    the public pays or receives, has them computed and resumes.
+    Against the numpy path (`hedge_fund_change`, `mmf_flow`, `_post_leg_by_leg`), with the
+    hedge funds off or on trend, window dressing, a tax day; before the public's deposit
+    weights are computed the kernel stops at the first posting the public pays or
+    receives, has them computed and resumes.
     """
-    from fedplumbing.sim import flows
-    from fedplumbing.sim.config import apply_overrides, load_scenario
-    from fedplumbing.sim.run import simulate
-
-    cfg = apply_overrides(
-        load_scenario("default"),
-        {"population.banks": 60, "population.fed_funds_active_banks": 20},
-    )
-    model = simulate(cfg, 0, days=3, keep_model=True).model
-    led, pay = model.ledger, model.payments
+    model = _small_model()
+    led, pay, dealers, day = model.ledger, model.payments, model.dealers, model.day
     opening = led.balances.copy(order="F")
-    for inputs in _exogenous_inputs(model, np.random.default_rng(11)):
+    rng_state = model.rng.bit_generator.state
+    rng = np.random.default_rng(11)
+    window, calendar = model.window_dressing, model.calendar
+    on_trend = dealers["hedge_fund_base"] * flows_module().hedge_fund_growth(model)
+    cases = [  # (hedge-fund lending, window-dressing target, binding, tax day)
+        (on_trend + rng.normal(0.0, 2.0, dealers.size), 1.0, False, False),
+        (on_trend, 1.0, False, True),
+        (on_trend + rng.normal(0.0, 2.0, dealers.size), 0.8, True, False),
+        (on_trend + rng.normal(0.0, 2.0, dealers.size), 0.9, False, True),
+    ]
+    for lending, target, binding, tax_day in cases:
+        # today's window dressing and tax date, on copies of the model's arrays
+        targets, bindings = window.target.copy(), window.binding.copy()
+        targets[day], bindings[day] = target, binding
+        model.window_dressing = dataclasses.replace(window, target=targets, binding=bindings)
+        tax_dates = calendar.is_corporate_tax_date.copy()
+        tax_dates[day] = tax_day
+        monkeypatch.setattr(calendar, "is_corporate_tax_date", tax_dates)
         results = []
-        for post in (flows._post_leg_by_leg, flows._post_compiled):
+        for use_compiled in (False, True):
+            monkeypatch.setattr(markets, "USE_COMPILED", use_compiled)
             led.balances[...] = opening
+            led.balances[dealers.rows, led.asset("hf_repo")] = lending
+            model.rng.bit_generator.state = rng_state
             led.start_day()
             pay.start_day()
             if weights_known:
                 pay.public_deposit_weights()
-            post(model, *inputs)
+            flows_module().apply(model)
             results.append((led.balances.copy(order="F"), dict(led.flows)))
         (reference, logged), (compiled, compiled_logged) = results
         assert not np.array_equal(reference, opening)
         assert np.array_equal(compiled, reference)
         assert np.array_equal(np.signbit(compiled), np.signbit(reference))
         assert compiled_logged == logged
-        assert set(logged) >= {"MMF flows"}
-        assert ("hedge-fund lending" in logged) == (inputs[3] is not None)
-        assert ("tax receipts" in logged) == (inputs[1] != 0)
+        assert "MMF flows" in logged
+        assert ("hedge-fund lending" in logged) == (target != 1.0 or lending is not on_trend)
+        assert ("tax receipts" in logged) == tax_day
     led.balances[...] = opening
+
+
+def flows_module():
+    from fedplumbing.sim import flows
+
+    return flows
 
 
 def test_debug_mode_checks_the_exogenous_kernel(monkeypatch):
@@ -459,8 +470,7 @@ def test_debug_mode_checks_the_exogenous_kernel(monkeypatch):
     monkeypatch.setattr(markets, "USE_COMPILED", True)
     model = _debug_model()
     model.ledger.start_day()
-    inputs = _exogenous_inputs(model, np.random.default_rng(3))[0]
-    flows._post_compiled(model, *inputs)  # the real kernel passes the check
+    flows.apply(model)  # the real kernel passes the check
     kernel = flows._exogenous_kernel
 
     def skewed(balances, *args):
@@ -470,7 +480,7 @@ def test_debug_mode_checks_the_exogenous_kernel(monkeypatch):
 
     monkeypatch.setattr(flows, "_exogenous_kernel", skewed)
     with pytest.raises(LedgerError, match="differ from their legs"):
-        flows._post_compiled(model, *inputs)
+        flows.apply(model)
 
 
 def _small_model():
