@@ -260,6 +260,10 @@ def _day_in_months(months: np.ndarray, day: int) -> np.ndarray:
     return first + (np.minimum(day, length) - 1).astype("timedelta64[D]")
 
 
+#: `Calendar.day_names` by flags (a few dozen combinations occur; the names are asked daily).
+_NAMES_BY_FLAGS: dict[tuple[bool, ...], list[str]] = {}
+
+
 def _empty_bool(n: int) -> np.ndarray:
     return np.zeros(n, dtype=bool)
 
@@ -500,7 +504,17 @@ class Calendar:
             E.g. ``["corporate tax date", "coupon settlement", "quarter-end"]``.
 
         """
-        f = self.flags_on(i)
+        flags = self._flags_row(i)
+        names = _NAMES_BY_FLAGS.get(flags)
+        if names is None:
+            names = _NAMES_BY_FLAGS[flags] = self._names(
+                dict(zip(_FLAG_FIELDS, flags, strict=True))
+            )
+        return list(names)
+
+    @staticmethod
+    def _names(f: dict[str, bool]) -> list[str]:
+        """`day_names` of a day with flags `f`."""
         names: list[str] = []
         if f["is_fomc"]:
             names.append("FOMC decision")
