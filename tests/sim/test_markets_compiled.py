@@ -412,13 +412,15 @@ def test_compiled_exogenous_flows_equal_their_legs(weights_known, monkeypatch):
     weights are computed the kernel stops at the first posting the public pays or
     receives, has them computed and resumes.
     """
+    from fedplumbing.sim import flows
+
     model = _small_model()
     led, pay, dealers, day = model.ledger, model.payments, model.dealers, model.day
     opening = led.balances.copy(order="F")
     rng_state = model.rng.bit_generator.state
     rng = np.random.default_rng(11)
     window, calendar = model.window_dressing, model.calendar
-    on_trend = dealers["hedge_fund_base"] * flows_module().hedge_fund_growth(model)
+    on_trend = dealers["hedge_fund_base"] * flows.hedge_fund_growth(model)
     cases = [  # (hedge-fund lending, window-dressing target, binding, tax day)
         (on_trend + rng.normal(0.0, 2.0, dealers.size), 1.0, False, False),
         (on_trend, 1.0, False, True),
@@ -443,7 +445,7 @@ def test_compiled_exogenous_flows_equal_their_legs(weights_known, monkeypatch):
             pay.start_day()
             if weights_known:
                 pay.public_deposit_weights()
-            flows_module().apply(model)
+            flows.apply(model)
             results.append((led.balances.copy(order="F"), dict(led.flows)))
         (reference, logged), (compiled, compiled_logged) = results
         assert not np.array_equal(reference, opening)
@@ -454,12 +456,6 @@ def test_compiled_exogenous_flows_equal_their_legs(weights_known, monkeypatch):
         assert ("hedge-fund lending" in logged) == (target != 1.0 or lending is not on_trend)
         assert ("tax receipts" in logged) == tax_day
     led.balances[...] = opening
-
-
-def flows_module():
-    from fedplumbing.sim import flows
-
-    return flows
 
 
 def test_debug_mode_checks_the_exogenous_kernel(monkeypatch):
