@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fedplumbing.sim import markets
-from fedplumbing.sim.ledger import ASSET_COLUMN, Leg
+from fedplumbing.sim.ledger import ASSET_COLUMN, LIABILITY_COLUMN, Leg
 from fedplumbing.sim.payments import CASH_WEIGHTS, FED, PUBLIC, TREASURY, add_cash_legs
 
 if TYPE_CHECKING:
@@ -283,10 +283,151 @@ def apply(model: FedPlumbingModel) -> None:
         tga = float(model.ledger.held("tga", TREASURY))
     if cal.is_bill_settlement[day]:
         net = treasury.net_issuance(tga, day, "bills")
-        redeem_private(model, "bills", t.bill_rollover)
-        settle_auction(model, "bills", max(net + t.bill_rollover, 0.0))
+        auction_day(model, "bills", t.bill_rollover, max(net + t.bill_rollover, 0.0))
     if cal.is_coupon_settlement[day]:
         net = treasury.net_issuance(tga, day, "coupons")
-        redeem_private(model, "coupons", t.coupon_rollover)
-        settle_auction(model, "coupons", max(net + t.coupon_rollover, 0.0))
+        auction_day(model, "coupons", t.coupon_rollover, max(net + t.coupon_rollover, 0.0))
     dealer_distribution(model)
+
+
+def auction_day(model: FedPlumbingModel, kind: str, maturing: float, gross: float) -> None:
+    """`redeem_private(model, kind, maturing)`, then `settle_auction(model, kind, gross)`.
+
+    Compiled, one kernel (`_auction_loops`) makes both postings; the two functions are the
+    numpy path and, in debug mode, the reference it is checked against.
+    """
+    if not markets.USE_COMPILED:
+        redeem_private(model, kind, maturing)
+        settle_auction(model, kind, gross)
+        return
+    cfg, mmfs, dealers = model.config, model.mmfs, model.dealers
+    args = (
+        ASSET_COLUMN[kind],
+        LIABILITY_COLUMN[kind],
+        kind == "bills",
+        float(maturing),
+        float(gross),
+        mmfs.rows.start,
+        np.ascontiguousarray(mmfs["assets"], dtype=float),
+        dealers.rows.start,
+        np.ascontiguousarray(dealers["share"], dtype=float),
+        float(cfg.treasury.bill_mmf_takedown),
+        float(cfg.treasury.dealer_takedown),
+    )
+
+    def reference() -> None:
+        redeem_private(model, kind, maturing)
+        settle_auction(model, kind, gross)
+
+    labels = (f"{kind} redemptions", f"{kind} auction settlement")
+    model.payments.post_compiled(labels, _auction_kernel, args, reference)
+
+
+#: The column of deposits held (a constant in the compiled kernels).
+_DEPOSITS_HELD = ASSET_COLUMN["deposits"]
+
+
+def _auction_loops(
+    balances: np.ndarray,
+    first: int,
+    asset_col: int,
+    liability_col: int,
+    bills: bool,
+    maturing: float,
+    gross: float,
+    mmf_start: int,
+    mmf_assets: np.ndarray,
+    dealer_start: int,
+    dealer_share: np.ndarray,
+    mmf_takedown: float,
+    dealer_takedown: float,
+    posted: np.ndarray,
+    amounts: np.ndarray,
+    cash: tuple,
+) -> int:
+    """`redeem_private`, then `settle_auction`, as loops: the same floats in the same order.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        first: 0 (the redemptions) or 1 (the settlement): the posting to start from.
+        asset_col: the column of the security held.
+        liability_col: the column of the security issued.
+        bills: whether the security is bills (money funds take part of the auction).
+        maturing: the privately held amount maturing (none redeemed when <= 0).
+        gross: the amount auctioned (none settled when <= 0).
+        mmf_start: the first money fund's row.
+        mmf_assets: each money fund's assets at the start.
+        dealer_start: the first dealer's row.
+        dealer_share: each dealer's share of dealers' takedown.
+        mmf_takedown: money funds' share of bill auctions.
+        dealer_takedown: dealers' share of coupon auctions.
+        posted: set for each posting made.
+        amounts: filled with the amount each posting logs.
+        cash: `Payments.kernel_args()`, passed on to `add_cash_legs`.
+
+    Returns:
+        -1 when done, or the posting to resume from once the public's deposit weights are
+        computed (that posting is left untouched).
+    """
+    n, n_mmfs, n_dealers = balances.shape[0], mmf_assets.size, dealer_share.size
+    if first == 0 and maturing > 0:
+        holdings = np.zeros(n)
+        for first_row, size in ((mmf_start, n_mmfs), (dealer_start, n_dealers), (PUBLIC, 1)):
+            for row in range(first_row, first_row + size):
+                held = balances[row, asset_col]
+                # np.maximum(held, 0.0): NaN propagates, and a tie gives the second operand
+                holdings[row] = held if held > 0.0 or held != held else 0.0
+        total = markets.numpy_sum(holdings)
+        if total > 0:
+            ratio = maturing / total
+            scale = ratio if ratio < 1.0 else 1.0  # min(1.0, ratio)
+            paid = np.empty(n)
+            for i in range(n):
+                paid[i] = holdings[i] * scale
+            paid_total = markets.numpy_sum(paid)
+            delta = paid.copy()
+            delta[TREASURY] = -paid_total
+            if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
+                return 0
+            add_cash_legs(balances, delta, cash)
+            for i in range(n):
+                balances[i, asset_col] += -paid[i]
+            balances[TREASURY, liability_col] += -paid_total
+            posted[0] = True
+            amounts[0] = paid_total
+    if gross <= 0:
+        return -1
+    buy = np.zeros(n)
+    if bills:
+        assets_total = markets.numpy_sum(mmf_assets)
+        offered = mmf_takedown * gross
+        for i in range(n_mmfs):
+            cash_held = balances[mmf_start + i, _DEPOSITS_HELD]
+            if not (cash_held > 0.0 or cash_held != cash_held):  # np.maximum(cash, 0.0)
+                cash_held = 0.0
+            want = offered * mmf_assets[i] / assets_total
+            # np.minimum(want, cash): NaN propagates, and a tie gives the second operand
+            buy[mmf_start + i] = want if want < cash_held or want != want else cash_held
+        taken = markets.numpy_sum(buy[mmf_start : mmf_start + n_mmfs])
+        dealers_take = DEALER_BILL_SHARE * (gross - taken)
+    else:
+        dealers_take = dealer_takedown * gross
+    for i in range(n_dealers):
+        buy[dealer_start + i] = dealers_take * dealer_share[i]
+    buy[PUBLIC] = gross - markets.numpy_sum(buy)
+    delta = np.empty(n)
+    for i in range(n):
+        delta[i] = -buy[i]
+    delta[TREASURY] = gross
+    if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
+        return 1
+    add_cash_legs(balances, delta, cash)
+    for i in range(n):
+        balances[i, asset_col] += buy[i]
+    balances[TREASURY, liability_col] += gross
+    posted[1] = True
+    amounts[1] = gross
+    return -1
+
+
+_auction_kernel = markets.compiled(_auction_loops)
