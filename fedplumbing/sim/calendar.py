@@ -260,6 +260,10 @@ def _day_in_months(months: np.ndarray, day: int) -> np.ndarray:
     return first + (np.minimum(day, length) - 1).astype("timedelta64[D]")
 
 
+#: `Calendar.day_names` by flags (a few dozen combinations occur; the names are asked daily).
+_NAMES_BY_FLAGS: dict[tuple[bool, ...], list[str]] = {}
+
+
 def _empty_bool(n: int) -> np.ndarray:
     return np.zeros(n, dtype=bool)
 
@@ -312,6 +316,12 @@ class Calendar:
     is_fomc: np.ndarray
     accrual_days: np.ndarray
     rules: CalendarRules = field(default_factory=CalendarRules)
+    # every day's flags as a tuple of Python bools, in `_FLAG_FIELDS` order: the model asks
+    # for a day's flags and names every step, which would otherwise index ten arrays each
+    # time (built on first use; the arrays are not changed after `build`)
+    _flag_rows: list[tuple[bool, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(cls, start: DateLike, end: DateLike, rules: CalendarRules | None = None) -> Calendar:
@@ -471,8 +481,15 @@ class Calendar:
 
     def flags_on(self, i: int) -> dict[str, bool]:
         """All boolean flags of day ``i`` (for display)."""
+        return dict(zip(_FLAG_FIELDS, self._flags_row(i), strict=True))
+
+    def _flags_row(self, i: int) -> tuple[bool, ...]:
+        """The flags of day ``i`` as a tuple in `_FLAG_FIELDS` order."""
         i = self._check_index(i)
-        return {name: bool(getattr(self, name)[i]) for name in _FLAG_FIELDS}
+        if self._flag_rows is None:
+            columns = [getattr(self, name).tolist() for name in _FLAG_FIELDS]
+            self._flag_rows = [tuple(map(bool, row)) for row in zip(*columns, strict=True)]
+        return self._flag_rows[i]
 
     def day_names(self, i: int) -> list[str]:
         """Human-readable names of the flags set on day ``i``.
@@ -487,7 +504,17 @@ class Calendar:
             E.g. ``["corporate tax date", "coupon settlement", "quarter-end"]``.
 
         """
-        f = self.flags_on(i)
+        flags = self._flags_row(i)
+        names = _NAMES_BY_FLAGS.get(flags)
+        if names is None:
+            names = _NAMES_BY_FLAGS[flags] = self._names(
+                dict(zip(_FLAG_FIELDS, flags, strict=True))
+            )
+        return list(names)
+
+    @staticmethod
+    def _names(f: dict[str, bool]) -> list[str]:
+        """`day_names` of a day with flags `f`."""
         names: list[str] = []
         if f["is_fomc"]:
             names.append("FOMC decision")

@@ -13,12 +13,30 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fedplumbing.sim.ledger import SECURITIES, Leg
+from fedplumbing.sim import markets
+from fedplumbing.sim.ledger import ASSET_COLUMN, LIABILITY_COLUMN, SECURITIES, Leg
 from fedplumbing.sim.payments import FED, PUBLIC
 from fedplumbing.sim.repo_market import collateral_capacity, pledge_for
 
 if TYPE_CHECKING:
+    from fedplumbing.agents.base import Population
     from fedplumbing.sim.model import FedPlumbingModel
+
+#: The Fed's row as the one lender or borrower of a facility's postings. Read-only, like
+#: the markets' order rows (`markets.order_rows`): Numba compiles (and loads) a kernel once
+#: per kind of array it is given, so the bookings of both share one version.
+_FED_ROW = np.array([FED])
+_FED_ROW.flags.writeable = False
+#: The public's row as the lender of fire-sale funding (read-only, as `_FED_ROW`).
+_PUBLIC_ROW = np.array([PUBLIC])
+_PUBLIC_ROW.flags.writeable = False
+
+
+def _filled(size: int, value: float) -> np.ndarray:
+    """`np.full(size, value)` (floats), by `ndarray.fill`: several times cheaper on short rows."""
+    values = np.empty(size)
+    values.fill(value)
+    return values
 
 
 def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label: str) -> None:
@@ -27,14 +45,15 @@ def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label
     The collateral hedge funds pledge, which dealers may re-pledge, follows the loans.
     """
     led, pay, dealers = model.ledger, model.payments, model.dealers
+    total = change.sum()
     delta = pay.zeros()
     delta[dealers.rows] = -change
-    delta[PUBLIC] = change.sum()
+    delta[PUBLIC] = total
     pay.pay(
         label,
         delta,
         Leg(dealers.rows, led.asset("hf_repo"), change),
-        Leg(PUBLIC, led.liability("hf_repo"), change.sum()),
+        Leg(PUBLIC, led.liability("hf_repo"), total),
         amount=float(np.abs(change).sum()),
     )
     reset_rehypothecable(model)
@@ -70,64 +89,127 @@ class Facilities:
     def __init__(self) -> None:
         self.today: dict[str, float] = {}
         self.late_shock: np.ndarray | None = None
+        self._late_shock_size = 0.0  # half of sum(|late_shock|), the size logged
+        # ledger rows used every day, built once per model (see `_rows`)
+        self._row_cache: dict[str, np.ndarray] = {}
+
+    def _rows(self, key: str, *populations: Population) -> np.ndarray:
+        """The ledger rows of `populations`, one after the other, kept under `key`.
+
+        Built once per model. Read-only, like `_FED_ROW` (the kernels they go to are
+        compiled for read-only rows).
+        """
+        rows = self._row_cache.get(key)
+        if rows is None:
+            rows = np.concatenate([np.arange(pop.rows.start, pop.rows.stop) for pop in populations])
+            rows.flags.writeable = False
+            self._row_cache[key] = rows
+        return rows
 
     def place_at_on_rrp(self, model: FedPlumbingModel) -> None:
         """Money funds and FHLBs invest leftover cash at the ON RRP, up to the cap."""
         cfg, led = model.config, model.ledger
-        rows, amounts = [], []
-        for pop, buffer in ((model.mmfs, cfg.mmfs.liquidity_buffer), (model.fhlbs, 0.0)):
-            size = (
-                led.owed("mmf_shares", pop.rows)
-                if pop is model.mmfs
-                else led.owed("fhlb_debt", pop.rows)
-            )
-            cash = led.held("deposits", pop.rows) - buffer * size
-            amounts.append(np.clip(cash, 0.0, cfg.fed.on_rrp_cap))
-            rows.append(np.arange(pop.rows.start, pop.rows.stop))
-        lent = np.concatenate(amounts)
-        lrows = np.concatenate(rows)
+        mmfs, fhlbs = model.mmfs, model.fhlbs
+        lent = np.empty(mmfs.size + fhlbs.size)
+        # each population's leftover cash written straight into its part of the orders
+        np.subtract(
+            led.held("deposits", mmfs.rows),
+            cfg.mmfs.liquidity_buffer * led.owed("mmf_shares", mmfs.rows),
+            out=lent[: mmfs.size],
+        )
+        np.subtract(
+            led.held("deposits", fhlbs.rows),
+            0.0 * led.owed("fhlb_debt", fhlbs.rows),  # FHLBs keep no buffer
+            out=lent[mmfs.size :],
+        )
+        # np.clip(lent, 0, cap), bit for bit (signed zeros and NaN included), at less
+        # than half its cost on short vectors
+        np.maximum(0.0, lent, out=lent)
+        np.minimum(lent, cfg.fed.on_rrp_cap, out=lent)
         rate = model.rates_today.on_rrp
         self.today["on_rrp"] = model.overnight.book(
             "ON RRP",
             "on_rrp",
-            lrows,
+            self._rows("on_rrp", mmfs, fhlbs),
             lent,
-            np.full_like(lent, rate),
-            np.array([FED]),
+            _filled(lent.size, rate),
+            _FED_ROW,
             np.array([lent.sum()]),
             np.array([rate]),
             model.accrual_days_today,
         )
 
     def apply_late_payment_shock(self, model: FedPlumbingModel) -> None:
-        """Zero-sum end-of-day shifts of deposits (and reserves) between banks."""
+        """Zero-sum end-of-day shifts of deposits (and reserves) between banks.
+
+        Compiled, one kernel (`_late_shock_loops`) works out the shifts and posts them; the
+        numpy path, and the reference it is checked against in debug mode, is
+        `_late_shock` and `_shift_deposits`.
+        """
         sd = model.banks["shock_sd"]
-        eps = sd * model.rng.standard_normal(len(sd))
-        eps -= sd * eps.sum() / sd.sum()
-        self.late_shock = eps
-        self._shift_deposits(model, eps, "late payment shock")
+        draws = model.rng.standard_normal(len(sd))
+        label = "late payment shock"
+        if not markets.USE_COMPILED:
+            self.late_shock, self._late_shock_size = _late_shock(sd, draws)
+            self._shift_deposits(model, self.late_shock, label, self._late_shock_size)
+            return
+        led = model.ledger
+        eps = np.empty(sd.size)
+        shock = [eps, 0.0]  # the shifts and their size, from the kernel or the reference
+
+        def apply(balances: np.ndarray) -> dict[str, float]:
+            shock[1] = _late_shock_kernel(
+                balances,
+                model.banks.rows.start,
+                np.ascontiguousarray(sd, dtype=float),
+                draws,
+                eps,
+                False,
+            )
+            return {label: shock[1]}
+
+        def reference() -> None:
+            shock[:] = _late_shock(sd, draws)
+            self._shift_deposits(model, shock[0], label, shock[1])
+
+        led.post_compiled(apply, reference)
+        self.late_shock, self._late_shock_size = shock
 
     def reverse_late_payment_shock(self, model: FedPlumbingModel) -> None:
         """Yesterday's late payments come back in the morning (intraday timing)."""
-        if self.late_shock is not None:
-            self._shift_deposits(model, -self.late_shock, "late payment reversal")
-            self.late_shock = None
+        if self.late_shock is None:
+            return
+        # the same size as yesterday's shock (|-x| is |x|), not summed again
+        label, eps, size = "late payment reversal", self.late_shock, self._late_shock_size
+        led = model.ledger
+        if not markets.USE_COMPILED:
+            self._shift_deposits(model, -eps, label, size)
+        else:
+
+            def apply(balances: np.ndarray) -> dict[str, float]:
+                # the shock's kernel, reversing: one kernel to load rather than two
+                _late_shock_kernel(balances, model.banks.rows.start, eps, eps, eps, True)
+                return {label: size}
+
+            led.post_compiled(apply, lambda: self._shift_deposits(model, -eps, label, size))
+        self.late_shock = None
 
     @staticmethod
-    def _shift_deposits(model: FedPlumbingModel, eps: np.ndarray, label: str) -> None:
+    def _shift_deposits(model: FedPlumbingModel, eps: np.ndarray, label: str, size: float) -> None:
+        """Move `eps` of deposits and reserves between banks; `size` is half of sum(|eps|)."""
         led, rows = model.ledger, model.banks.rows
         led.post(
             label,
             Leg(rows, led.liability("deposits"), eps),
             Leg(rows, led.asset("reserves"), eps),
-            amount=float(np.abs(eps).sum() / 2),
+            amount=size,
         )
 
     def cover_dealers(self, model: FedPlumbingModel) -> None:
         """Dealers still overdrawn borrow at the SRF, else at a fire-sale cost."""
         cfg, led, rates = model.config, model.ledger, model.rates_today
         dealers = model.dealers
-        rows = np.arange(dealers.rows.start, dealers.rows.stop)
+        rows = self._rows("dealers", dealers)
         need = np.maximum(-led.held("deposits", dealers.rows), 0.0)
         cut = np.minimum(need, model.dealer_elastic_unfilled)
         cut_total = cut.sum()
@@ -135,27 +217,31 @@ class Facilities:
             change_hedge_fund_lending(model, -cut, "hedge funds deleverage")
             need = need - cut
         self.today["hedge_fund_cut"] = float(cut_total)
-        srf = np.zeros_like(need)
         if cfg.fed.srf_enabled and np.isfinite(rates.srf) and need.sum() > 0:
             srf = np.minimum(
                 need, np.maximum(collateral_capacity(model, dealers.rows, cfg.fed.srf_haircut), 0.0)
             )
             self._borrow_srf(model, rows, srf)
-        rest = need - srf
+            rest = need - srf
+            srf_total = float(srf.sum())
+        else:
+            # no SRF: `need - 0.0` is `need` and the take-up 0.0, without the arrays
+            rest = need
+            srf_total = 0.0
         rest_total = rest.sum()
-        self.today["srf_dealers"] = float(srf.sum())
+        self.today["srf_dealers"] = srf_total
         self.today["fire_sale"] = float(rest_total)
         if rest_total > 0:
             rate = rates.iorb + cfg.dealers.fire_sale_cost_bp / 100.0
             model.overnight.book(
                 "fire-sale funding",
                 "repo",
-                np.array([PUBLIC]),
+                _PUBLIC_ROW,
                 np.array([rest_total]),
                 np.array([rate]),
                 rows,
                 rest,
-                np.full_like(rest, rate),
+                _filled(rest.size, rate),
                 model.accrual_days_today,
             )
 
@@ -163,9 +249,8 @@ class Facilities:
         """Banks below their LCLoR use the SRF when cheapest; overdrafts go to the window."""
         cfg, led, rates = model.config, model.ledger, model.rates_today
         banks = model.banks
-        rows = np.arange(banks.rows.start, banks.rows.stop)
+        rows = self._rows("banks", banks)
         reserves = led.held("reserves", banks.rows)
-        srf = np.zeros_like(reserves)
         srf_cost = rates.srf + cfg.fed.srf_stigma_bp / 100.0
         dw_cost = rates.discount + cfg.fed.discount_stigma_bp / 100.0
         if cfg.fed.srf_enabled and srf_cost < dw_cost:
@@ -175,20 +260,25 @@ class Facilities:
                 gap, np.maximum(collateral_capacity(model, banks.rows, cfg.fed.srf_haircut), 0.0)
             )
             self._borrow_srf(model, rows, srf)
-        self.today["srf_banks"] = float(srf.sum())
-        overdraft = np.maximum(-(reserves + srf), 0.0)
+            self.today["srf_banks"] = float(srf.sum())
+            overdraft = np.maximum(-(reserves + srf), 0.0)
+        else:
+            # no SRF: adding zeros changes only a -0.0, which np.maximum(-x, 0.0) maps to
+            # 0.0 either way, so the overdrafts are the same without the zeros
+            self.today["srf_banks"] = 0.0
+            overdraft = np.maximum(-reserves, 0.0)
         overdraft_total = overdraft.sum()
         self.today["discount_window"] = float(overdraft_total)
         if overdraft_total > 0:
             model.overnight.book(
                 "discount window",
                 "discount_window",
-                np.array([FED]),
+                _FED_ROW,
                 np.array([overdraft_total]),
                 np.array([rates.discount]),
                 rows,
                 overdraft,
-                np.full_like(overdraft, rates.discount),
+                _filled(overdraft.size, rates.discount),
                 model.accrual_days_today,
             )
 
@@ -200,19 +290,80 @@ class Facilities:
         model.overnight.book(
             "SRF",
             "fed_repo",
-            np.array([FED]),
+            _FED_ROW,
             np.array([total]),
             np.array([rate]),
             rows,
             amount,
-            np.full_like(amount, rate),
+            _filled(amount.size, rate),
             model.accrual_days_today,
         )
         pledge_for(
             model,
             rows,
             amount,
-            np.array([FED]),
+            _FED_ROW,
             np.array([total]),
             model.config.fed.srf_haircut,
         )
+
+
+def _late_shock(sd: np.ndarray, draws: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each bank's late payment shock (zero-sum) and its size, half of sum(|shock|)."""
+    eps = sd * draws
+    eps -= sd * eps.sum() / sd.sum()
+    return eps, float(np.abs(eps).sum() / 2)
+
+
+#: The columns a late payment moves (constants in the compiled kernels).
+_DEPOSITS_OWED = LIABILITY_COLUMN["deposits"]
+_RESERVES_HELD = ASSET_COLUMN["reserves"]
+
+
+def _shift_loops(balances: np.ndarray, bank_start: int, eps: np.ndarray, negate: bool) -> None:
+    """`Facilities._shift_deposits` of `eps` (or of `-eps`) as loops, leg after leg."""
+    for column in (_DEPOSITS_OWED, _RESERVES_HELD):
+        for i in range(eps.size):
+            balances[bank_start + i, column] += -eps[i] if negate else eps[i]
+
+
+_shift_kernel = markets.compiled(_shift_loops)
+
+
+def _late_shock_loops(
+    balances: np.ndarray,
+    bank_start: int,
+    sd: np.ndarray,
+    draws: np.ndarray,
+    eps: np.ndarray,
+    reverse: bool,
+) -> float:
+    """`_late_shock`, then `Facilities._shift_deposits`, as loops: the same floats.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        bank_start: the first bank's row.
+        sd: each bank's shock standard deviation.
+        draws: each bank's standard normal draw.
+        eps: filled with each bank's shock; when reversing, yesterday's shock.
+        reverse: shift `-eps` back instead (`sd` and `draws` are not used).
+
+    Returns:
+        The shock's size, half of sum(|eps|) (0 when reversing: the caller knows it).
+    """
+    if reverse:
+        _shift_kernel(balances, bank_start, eps, True)
+        return 0.0
+    for i in range(sd.size):
+        eps[i] = sd[i] * draws[i]
+    eps_total, sd_total = markets.numpy_sum(eps), markets.numpy_sum(sd)
+    for i in range(sd.size):
+        eps[i] -= sd[i] * eps_total / sd_total
+    magnitudes = np.empty(sd.size)
+    for i in range(sd.size):
+        magnitudes[i] = abs(eps[i])
+    _shift_kernel(balances, bank_start, eps, False)
+    return markets.numpy_sum(magnitudes) / 2
+
+
+_late_shock_kernel = markets.compiled(_late_shock_loops)

@@ -19,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fedplumbing.sim.ledger import Leg
-from fedplumbing.sim.overnight import OVERNIGHT
-from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
+import numpy as np
+
+from fedplumbing.sim import markets
+from fedplumbing.sim.ledger import ASSET_COLUMN, EQUITY_COLUMN, Leg
+from fedplumbing.sim.payments import CASH_WEIGHTS, FED, PUBLIC, TREASURY, add_cash_legs
 
 if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
@@ -98,10 +100,7 @@ def annual_fed_income(
 
 def _overnight_interest_due(model: FedPlumbingModel) -> tuple[float, float]:
     """Interest the Fed will receive and pay when today's overnight positions unwind ($bn)."""
-    book = model.overnight
-    receive = sum(float(book.receivable[k][FED]) for k in OVERNIGHT)
-    pay = sum(float(book.payable[k][FED]) for k in OVERNIGHT)
-    return receive, pay
+    return model.overnight.interest_due(FED)
 
 
 def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
@@ -110,32 +109,33 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
     Interest on overnight positions (ON RRP, repo, SRF, window) is booked when they unwind,
     earlier in the day, so net income is the change of the Fed's equity since the open; its
     breakdown is left on ``model.fed.income_today`` and the remittance on
-    ``model.fed.remitted_today``.
+    ``model.fed.remitted_today``. Compiled, one kernel (`_interest_loops`) makes the four
+    postings; the numpy path, and the reference it is checked against in debug mode, is
+    `_post_leg_by_leg`.
     """
-    cfg, led, pay = model.config, model.ledger, model.payments
+    cfg, led = model.config, model.ledger
     rates = model.rates_today
     factor = model.accrual_days_today / 360.0 / 100.0
     fed = model.fed
 
-    reserves = led.held("reserves", model.banks.rows)
-    iorb = reserves * rates.iorb * factor
-    iorb_total = iorb.sum()
-    delta = pay.zeros()
-    delta[model.banks.rows] = iorb
-    pay.pay(
-        "interest on reserves",
-        delta,
-        Leg(model.banks.rows, led.equity_col, iorb),
-        Leg(FED, led.equity_col, -iorb_total),
-        amount=float(iorb_total),
-    )
-
+    # none of the postings changes the Fed's securities: today's income is known up front
     coupon_income = float(led.held("coupons", FED)) * cfg.fed.soma_coupon_yield * factor
     bill_income = float(led.held("bills", FED)) * rates.on_rrp * factor
     treasury_interest = coupon_income + bill_income
-    pay.transfer("SOMA interest", TREASURY, FED, treasury_interest)
     mbs_income = float(led.held("mbs", FED)) * cfg.fed.mbs_coupon * factor
-    pay.transfer("MBS interest", PUBLIC, FED, mbs_income)
+    amounts = (rates.iorb, factor, treasury_interest, mbs_income, cfg.initial.fed_capital)
+    if markets.USE_COMPILED:
+        # [IORB paid, the Fed's equity before remittances, its surplus over capital]
+        out = np.zeros(3)
+
+        def reference() -> None:
+            out[:] = _post_leg_by_leg(model, *amounts)
+
+        args = (model.banks.rows.start, model.banks.size, *map(float, amounts), out)
+        model.payments.post_compiled(INTEREST_LABELS, _interest_kernel, args, reference)
+        iorb_total, equity, surplus = out.tolist()
+    else:
+        iorb_total, equity, surplus = _post_leg_by_leg(model, *amounts)
 
     # this morning's unwind settled the interest due on yesterday's overnight positions
     received, paid = fed.overnight_interest_due
@@ -149,12 +149,143 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
     )
     fed.overnight_interest_due = _overnight_interest_due(model)
 
-    equity = float(led.equity(FED))
     net_income = equity - fed_equity_at_open
-    surplus = equity - cfg.initial.fed_capital
-    fed.remitted_today = 0.0
-    if surplus > 0:
-        pay.transfer("Fed remittances", FED, TREASURY, surplus)
-        fed.remitted_today = surplus
+    fed.remitted_today = surplus if surplus > 0 else 0.0
     model.treasury.debt.update(model)
     return net_income
+
+
+#: The column of reserves held (a constant in the compiled kernel).
+RESERVES_COLUMN = ASSET_COLUMN["reserves"]
+#: Labels of the day's interest postings, in the order they are made.
+INTEREST_LABELS = ("interest on reserves", "SOMA interest", "MBS interest", "Fed remittances")
+
+
+def _post_leg_by_leg(
+    model: FedPlumbingModel,
+    iorb_rate: float,
+    factor: float,
+    treasury_interest: float,
+    mbs_income: float,
+    fed_capital: float,
+) -> tuple[float, float, float]:
+    """The interest postings through `Payments`: IORB, SOMA and MBS interest, remittances.
+
+    Returns:
+        IORB paid, the Fed's equity before remittances, and its surplus over capital.
+    """
+    led, pay = model.ledger, model.payments
+    reserves = led.held("reserves", model.banks.rows)
+    iorb = reserves * iorb_rate * factor
+    iorb_total = iorb.sum()
+    delta = pay.zeros()
+    delta[model.banks.rows] = iorb
+    pay.pay(
+        "interest on reserves",
+        delta,
+        Leg(model.banks.rows, led.equity_col, iorb),
+        Leg(FED, led.equity_col, -iorb_total),
+        amount=float(iorb_total),
+    )
+    pay.transfer("SOMA interest", TREASURY, FED, treasury_interest)
+    pay.transfer("MBS interest", PUBLIC, FED, mbs_income)
+    equity = float(led.equity(FED))
+    surplus = equity - fed_capital
+    if surplus > 0:
+        pay.transfer("Fed remittances", FED, TREASURY, surplus)
+    return float(iorb_total), equity, surplus
+
+
+def _transfer_loops(
+    balances: np.ndarray, payer: int, payee: int, amount: float, cash: tuple
+) -> None:
+    """`Payments.transfer(label, payer, payee, amount)` as loops (`amount` is not 0)."""
+    delta = np.zeros(balances.shape[0])
+    delta[payer] -= amount
+    delta[payee] += amount
+    add_cash_legs(balances, delta, cash)
+    balances[payer, EQUITY_COLUMN] += -amount
+    balances[payee, EQUITY_COLUMN] += amount
+
+
+_transfer_kernel = markets.compiled(_transfer_loops)
+
+
+def _interest_loops(
+    balances: np.ndarray,
+    first: int,
+    bank_start: int,
+    n_banks: int,
+    iorb_rate: float,
+    factor: float,
+    treasury_interest: float,
+    mbs_income: float,
+    fed_capital: float,
+    out: np.ndarray,
+    posted: np.ndarray,
+    amounts: np.ndarray,
+    cash: tuple,
+) -> int:
+    """`_post_leg_by_leg` as loops, from posting `first` on: the same floats in order.
+
+    Postings: 0 IORB on each bank's reserves, 1 SOMA interest (the Treasury pays the Fed
+    `treasury_interest`), 2 MBS interest (the public pays `mbs_income`), 3 remittances (the
+    Fed pays the Treasury its surplus over capital); a transfer of 0 is not posted.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        first: the posting to start from (earlier ones are done).
+        bank_start: the first bank's row.
+        n_banks: the number of banks.
+        iorb_rate: IORB (percent).
+        factor: accrual days / 360 / 100.
+        treasury_interest: the SOMA's interest on Treasuries.
+        mbs_income: the SOMA's interest on MBS.
+        fed_capital: the capital the Fed keeps.
+        out: filled with the IORB paid, the Fed's equity before remittances and its
+            surplus over capital.
+        posted: set for each posting made.
+        amounts: filled with the amount each posting logs.
+        cash: `Payments.kernel_args()`, passed on to `add_cash_legs`.
+
+    Returns:
+        -1 when done, or the posting to resume from once the public's deposit weights are
+        computed (that posting is left untouched).
+    """
+    if first == 0:
+        iorb = np.empty(n_banks)
+        for b in range(n_banks):
+            iorb[b] = balances[bank_start + b, RESERVES_COLUMN] * iorb_rate * factor
+        iorb_total = markets.numpy_sum(iorb)
+        delta = np.zeros(balances.shape[0])
+        for b in range(n_banks):
+            delta[bank_start + b] = iorb[b]
+        add_cash_legs(balances, delta, cash)  # the public is not paid: no weights needed
+        for b in range(n_banks):
+            balances[bank_start + b, EQUITY_COLUMN] += iorb[b]
+        balances[FED, EQUITY_COLUMN] += -iorb_total
+        out[0] = iorb_total
+        posted[0] = True
+        amounts[0] = iorb_total
+    if first <= 1 and treasury_interest != 0:
+        _transfer_kernel(balances, TREASURY, FED, treasury_interest, cash)
+        posted[1] = True
+        amounts[1] = abs(treasury_interest)
+    if first <= 2 and mbs_income != 0:
+        if cash[CASH_WEIGHTS].size == 0:
+            return 2
+        _transfer_kernel(balances, PUBLIC, FED, mbs_income, cash)
+        posted[2] = True
+        amounts[2] = abs(mbs_income)
+    equity = balances[FED, EQUITY_COLUMN]
+    surplus = equity - fed_capital
+    out[1] = equity
+    out[2] = surplus
+    if surplus > 0:
+        _transfer_kernel(balances, FED, TREASURY, surplus, cash)
+        posted[3] = True
+        amounts[3] = abs(surplus)
+    return -1
+
+
+_interest_kernel = markets.compiled(_interest_loops)

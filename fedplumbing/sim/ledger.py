@@ -44,6 +44,12 @@ INSTRUMENTS: tuple[str, ...] = (
     "fhlb_debt",  # FHLB bonds and discount notes, held by the public
 )
 SECURITIES: tuple[str, ...] = ("bills", "coupons", "mbs")
+#: The matrix's layout, the same for every ledger: instrument k's asset column is 2k, its
+#: liability column 2k + 1, and equity comes last (compiled postings take the columns
+#: they write as constant arrays built from these).
+ASSET_COLUMN: dict[str, int] = {name: 2 * k for k, name in enumerate(INSTRUMENTS)}
+LIABILITY_COLUMN: dict[str, int] = {name: 2 * k + 1 for k, name in enumerate(INSTRUMENTS)}
+EQUITY_COLUMN = 2 * len(INSTRUMENTS)
 
 Index = int | slice | np.ndarray
 
@@ -102,7 +108,7 @@ class Ledger:
         self.holder_names = holder_names
         self.n_holders = len(holder_names)
         self.n_instruments = len(INSTRUMENTS)
-        self.equity_col = 2 * self.n_instruments
+        self.equity_col = EQUITY_COLUMN
         # column-major: postings and `held`/`owed` touch whole columns, which are then
         # contiguous in memory
         self.balances = np.zeros((self.n_holders, 2 * self.n_instruments + 1), order="F")
@@ -113,8 +119,8 @@ class Ledger:
         self.held_as_collateral = np.zeros((self.n_holders, n_sec), order="F")
         self.rehypothecable = np.zeros((self.n_holders, n_sec), order="F")
         self._security = {name: k for k, name in enumerate(SECURITIES)}
-        self._asset_col = {name: 2 * k for k, name in enumerate(INSTRUMENTS)}
-        self._liab_col = {name: 2 * k + 1 for k, name in enumerate(INSTRUMENTS)}
+        self._asset_col = ASSET_COLUMN
+        self._liab_col = LIABILITY_COLUMN
 
     # ------------------------------------------------------------------ columns
     def asset(self, instrument: str) -> int:
@@ -283,7 +289,11 @@ class Ledger:
 
         Called when the overnight trades have unwound.
         """
-        s = slice(None) if security is None else self._security[security]
+        if security is None:  # every morning: `fill` is the cheapest way to clear a matrix
+            self.pledged.fill(0.0)
+            self.held_as_collateral.fill(0.0)
+            return
+        s = self._security[security]
         self.pledged[:, s] = 0.0
         self.held_as_collateral[:, s] = 0.0
 

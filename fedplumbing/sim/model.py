@@ -142,6 +142,10 @@ class FedPlumbingModel(mesa.Model):
         self.fed_repo_ops_today = 0.0
         self.dealer_elastic_unfilled = np.zeros(self.dealers.size)
         self.driver = make_driver(self)
+        # every day's date and accrual days as Python objects, converted once rather than
+        # one numpy scalar a day
+        self._dates: list[dt.date] = self.calendar.dates.astype(dt.date).tolist()
+        self._accrual_days: list[int] = self.calendar.accrual_days.astype(int).tolist()
         self._set_day(0)
         if debug:
             self.ledger.check()
@@ -149,9 +153,9 @@ class FedPlumbingModel(mesa.Model):
     # ------------------------------------------------------------------ day context
     def _set_day(self, day: int) -> None:
         cal = self.calendar
-        self.date: dt.date = cal.dates[day].astype(dt.date)
+        self.date: dt.date = self._dates[day]
         self.flags = cal.flags_on(day)
-        self.accrual_days_today = int(cal.accrual_days[day])
+        self.accrual_days_today = self._accrual_days[day]
         self.rates_today: AdministeredRates = self.driver.rates(self)
 
     def bank_positions(self) -> np.ndarray:

@@ -9,6 +9,7 @@ raise the Fed's reserve liability, which the caller balances with the Fed's othe
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -84,6 +85,7 @@ class Payments:
             ],
             dtype=np.int64,
         )
+        self._kernel_args = self._make_kernel_args()
 
     def zeros(self) -> np.ndarray:
         """A vector of zeros with one entry per ledger row."""
@@ -107,11 +109,14 @@ class Payments:
             self._weights = (
                 dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
             )
+            self._kernel_args = self._make_kernel_args()
         return self._weights
 
     def start_day(self) -> None:
         """Forget yesterday's deposit weights."""
-        self._weights = None
+        if self._weights is not None:
+            self._weights = None
+            self._kernel_args = self._make_kernel_args()
 
     def kernel_args(self) -> tuple:
         """What a compiled posting passes to `add_cash_legs` after the matrix and `delta`.
@@ -120,6 +125,11 @@ class Payments:
         the public's deposit weights (empty until computed today: a kernel that needs them
         stops and asks, see `NEED_WEIGHTS`) and the two buffers.
         """
+        # kept built: every payment passes it, and it changes only with the weights
+        return self._kernel_args
+
+    def _make_kernel_args(self) -> tuple:
+        """`kernel_args` for the current deposit weights."""
         return (
             self._columns,
             self.banks.rows.start,
@@ -216,6 +226,53 @@ class Payments:
             legs.append(Leg(FED, self._tga_l, treasury))
         return legs
 
+    def post_compiled(
+        self,
+        labels: tuple[str, ...],
+        kernel: Callable[..., int],
+        args: tuple,
+        reference: Callable[[], object],
+    ) -> np.ndarray:
+        """Make a run of postings through a compiled kernel (see `Ledger.post_compiled`).
+
+        The kernel is called as `kernel(balances, first, *args, posted, amounts, cash)`: it
+        makes postings `first`, `first + 1`... in order, with their cash legs
+        (`add_cash_legs`), sets `posted[k]` and `amounts[k]` (the amount to log under
+        `labels[k]`) for each posting it makes, and returns -1 when done or, when posting
+        `k` needs the public's deposit weights and `cash` has none yet, `k` itself, having
+        left that posting untouched: the weights are computed and it is called again.
+
+        Args:
+            labels: the label of each posting the kernel may make.
+            kernel: the compiled postings.
+            args: the kernel's own arguments.
+            reference: makes the same postings leg by leg (see `Ledger.post_compiled`).
+
+        Returns:
+            Whether each posting was made (the compiled run's; in debug mode the reference
+            makes the postings to the ledger).
+        """
+        posted = np.zeros(len(labels), dtype=np.bool_)
+        amounts = np.zeros(len(labels))
+
+        def apply(balances: np.ndarray) -> dict[str, float]:
+            first = 0  # the posting to make next
+            while True:
+                first = kernel(balances, first, *args, posted, amounts, self._kernel_args)
+                if first < 0:
+                    break
+                self.public_deposit_weights(balances)  # the public pays: weights, go on
+            return {
+                label: amount
+                for label, done, amount in zip(
+                    labels, posted.tolist(), amounts.tolist(), strict=True
+                )
+                if done
+            }
+
+        self.ledger.post_compiled(apply, reference)
+        return posted
+
     def transfer(self, label: str, payer: int, payee: int, amount: float) -> None:
         """`payer` pays `payee` an income or a transfer ($bn): cash moves, and equity with it.
 
@@ -239,7 +296,21 @@ class Payments:
             other: the legs that the cash pays for (applied after the cash legs).
             amount: size to log (default: the gross cash received, sum(max(delta, 0))).
         """
-        self.ledger.post(label, *other, amount=amount, cash=(self, delta))
+        ledger = self.ledger
+        if ledger.debug or not markets.USE_COMPILED:
+            ledger.post(label, *other, amount=amount, cash=(self, delta))
+            return
+        # what `Ledger.post` does with `cash=(self, delta)` outside debug mode, without its
+        # layers of calls: a day makes a dozen payments, and their overhead adds up
+        balances = ledger.balances
+        if self._weights is None and delta[PUBLIC]:
+            self.public_deposit_weights(balances)
+        # the kernel also sums the cash received, needed or not: one kernel fewer to load
+        received = _pay_kernel(balances, delta, self._kernel_args)
+        if amount is None:
+            amount = received
+        add_legs(balances, other)
+        ledger.flows[label] += float(amount or 0.0)
 
     def apply_cash(self, balances: np.ndarray, delta: np.ndarray) -> float:
         """Add the cash legs of `delta` to `balances` (the ledger's matrix; see `Ledger.post`).
@@ -253,14 +324,15 @@ class Payments:
         if not markets.USE_COMPILED:
             add_legs(balances, self.cash_legs(delta))
             return float(np.sum(np.maximum(delta, 0.0)))
-        if delta[PUBLIC]:
+        if self._weights is None and delta[PUBLIC]:
             self.public_deposit_weights(balances)
-        return _pay_kernel(balances, delta, self.kernel_args())
+        return _pay_kernel(balances, delta, self._kernel_args)
 
 
 #: The public's deposit weights before they are computed (see `Payments.kernel_args`).
+#: Empty, so nothing can be written to it; not flagged read-only, as the computed weights
+#: are not: Numba would compile (and load) every kernel taking them once more for it.
 _NO_WEIGHTS = np.zeros(0)
-_NO_WEIGHTS.flags.writeable = False
 #: Position of the public's deposit weights in `Payments.kernel_args()`.
 CASH_WEIGHTS = 6
 #: What a compiled posting returns when it needs the public's deposit weights.

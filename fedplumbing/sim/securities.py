@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fedplumbing.sim.ledger import Leg
-from fedplumbing.sim.payments import FED, PUBLIC, TREASURY
+from fedplumbing.sim import markets
+from fedplumbing.sim.ledger import ASSET_COLUMN, LIABILITY_COLUMN, Leg
+from fedplumbing.sim.payments import CASH_WEIGHTS, FED, PUBLIC, TREASURY, add_cash_legs
 
 if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
@@ -65,39 +66,142 @@ def redeem_private(model: FedPlumbingModel, kind: str, amount: float) -> None:
     if total <= 0:
         return
     paid = holdings * min(1.0, amount / total)
+    paid_total = paid.sum()
     delta = paid.copy()
-    delta[TREASURY] = -paid.sum()
+    delta[TREASURY] = -paid_total
     pay.pay(
         f"{kind} redemptions",
         delta,
         Leg(slice(None), led.asset(kind), -paid),
-        Leg(TREASURY, led.liability(kind), -paid.sum()),
-        amount=float(paid.sum()),
+        Leg(TREASURY, led.liability(kind), -paid_total),
+        amount=float(paid_total),
     )
 
 
 def dealer_distribution(model: FedPlumbingModel) -> None:
-    """Dealers sell inventory above their normal level to investors (the public)."""
+    """Dealers sell inventory above their normal level to investors (the public).
+
+    Compiled, one kernel (`_distribution_loops`) works out the sales and posts them; the
+    numpy path, and the reference it is checked against in debug mode, is
+    `_distribute_leg_by_leg`.
+    """
+    fraction = 1.0 - 0.5 ** (1.0 / model.config.dealers.distribution_days)
+    if not markets.USE_COMPILED:
+        _distribute_leg_by_leg(model, fraction)
+        return
+    dealers = model.dealers
+    args = (
+        fraction,
+        dealers.rows.start,
+        np.ascontiguousarray(dealers["normal_bills"], dtype=float),
+        np.ascontiguousarray(dealers["normal_coupons"], dtype=float),
+    )
+    model.payments.post_compiled(
+        (DISTRIBUTION_LABEL,),
+        _distribution_kernel,
+        args,
+        lambda: _distribute_leg_by_leg(model, fraction),
+    )
+
+
+#: The label of dealers' sales to investors.
+DISTRIBUTION_LABEL = "dealer sales to investors"
+#: The columns of bills and coupons held (constants in the compiled kernel).
+_BILLS_COLUMN = ASSET_COLUMN["bills"]
+_COUPONS_COLUMN = ASSET_COLUMN["coupons"]
+
+
+def _distribute_leg_by_leg(model: FedPlumbingModel, fraction: float) -> None:
+    """`dealer_distribution` through `Payments.pay`: sell `fraction` of the excess."""
     led, pay, dealers = model.ledger, model.payments, model.dealers
-    half_life = model.config.dealers.distribution_days
-    fraction = 1.0 - 0.5 ** (1.0 / half_life)
     legs = []
     delta = pay.zeros()
     total = 0.0
     for kind in ("bills", "coupons"):
         excess = np.maximum(led.held(kind, dealers.rows) - dealers[f"normal_{kind}"], 0.0)
         sell = fraction * excess
-        if sell.sum() <= 0:
+        sold = sell.sum()  # one sum, used four times
+        if sold <= 0:
             continue
         legs += [
             Leg(dealers.rows, led.asset(kind), -sell),
-            Leg(PUBLIC, led.asset(kind), sell.sum()),
+            Leg(PUBLIC, led.asset(kind), sold),
         ]
         delta[dealers.rows] += sell
-        delta[PUBLIC] -= sell.sum()
-        total += float(sell.sum())
+        delta[PUBLIC] -= sold
+        total += float(sold)
     if legs:
-        pay.pay("dealer sales to investors", delta, *legs, amount=total)
+        pay.pay(DISTRIBUTION_LABEL, delta, *legs, amount=total)
+
+
+def _distribution_loops(
+    balances: np.ndarray,
+    first: int,
+    fraction: float,
+    dealer_start: int,
+    normal_bills: np.ndarray,
+    normal_coupons: np.ndarray,
+    posted: np.ndarray,
+    amounts: np.ndarray,
+    cash: tuple,
+) -> int:
+    """`_distribute_leg_by_leg` as loops: the same floats, added in the same order.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        first: 0 (the one posting; see `Payments.post_compiled`).
+        fraction: the share of their excess inventory dealers sell today.
+        dealer_start: the first dealer's row.
+        normal_bills: each dealer's normal bill inventory.
+        normal_coupons: each dealer's normal coupon inventory.
+        posted: set when the sales are posted.
+        amounts: filled with the amount sold.
+        cash: `Payments.kernel_args()`, passed on to `add_cash_legs`.
+
+    Returns:
+        -1 when done, or 0 (nothing changed) when the public's deposit weights are needed.
+    """
+    n, n_dealers = balances.shape[0], normal_bills.size
+    sells = np.empty((2, n_dealers))
+    sold = np.zeros(2)
+    delta = np.zeros(n)
+    total = 0.0
+    any_sold = False
+    for s in range(2):
+        normal = normal_bills if s == 0 else normal_coupons
+        column = _BILLS_COLUMN if s == 0 else _COUPONS_COLUMN
+        for i in range(n_dealers):
+            excess = balances[dealer_start + i, column] - normal[i]
+            # np.maximum(excess, 0.0): NaN propagates, and a tie gives the second operand
+            if not (excess > 0.0 or excess != excess):
+                excess = 0.0
+            sells[s, i] = fraction * excess
+        sold[s] = markets.numpy_sum(sells[s])
+        if sold[s] <= 0:
+            continue
+        any_sold = True
+        for i in range(n_dealers):
+            delta[dealer_start + i] += sells[s, i]
+        delta[PUBLIC] -= sold[s]
+        total += sold[s]
+    if not any_sold:
+        return -1
+    if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
+        return 0
+    add_cash_legs(balances, delta, cash)
+    for s in range(2):
+        if sold[s] <= 0:
+            continue
+        column = _BILLS_COLUMN if s == 0 else _COUPONS_COLUMN
+        for i in range(n_dealers):
+            balances[dealer_start + i, column] += -sells[s, i]
+        balances[PUBLIC, column] += sold[s]
+    posted[0] = True
+    amounts[0] = total
+    return -1
+
+
+_distribution_kernel = markets.compiled(_distribution_loops)
 
 
 def soma_month(model: FedPlumbingModel) -> None:
@@ -179,10 +283,151 @@ def apply(model: FedPlumbingModel) -> None:
         tga = float(model.ledger.held("tga", TREASURY))
     if cal.is_bill_settlement[day]:
         net = treasury.net_issuance(tga, day, "bills")
-        redeem_private(model, "bills", t.bill_rollover)
-        settle_auction(model, "bills", max(net + t.bill_rollover, 0.0))
+        auction_day(model, "bills", t.bill_rollover, max(net + t.bill_rollover, 0.0))
     if cal.is_coupon_settlement[day]:
         net = treasury.net_issuance(tga, day, "coupons")
-        redeem_private(model, "coupons", t.coupon_rollover)
-        settle_auction(model, "coupons", max(net + t.coupon_rollover, 0.0))
+        auction_day(model, "coupons", t.coupon_rollover, max(net + t.coupon_rollover, 0.0))
     dealer_distribution(model)
+
+
+def auction_day(model: FedPlumbingModel, kind: str, maturing: float, gross: float) -> None:
+    """`redeem_private(model, kind, maturing)`, then `settle_auction(model, kind, gross)`.
+
+    Compiled, one kernel (`_auction_loops`) makes both postings; the two functions are the
+    numpy path and, in debug mode, the reference it is checked against.
+    """
+    if not markets.USE_COMPILED:
+        redeem_private(model, kind, maturing)
+        settle_auction(model, kind, gross)
+        return
+    cfg, mmfs, dealers = model.config, model.mmfs, model.dealers
+    args = (
+        ASSET_COLUMN[kind],
+        LIABILITY_COLUMN[kind],
+        kind == "bills",
+        float(maturing),
+        float(gross),
+        mmfs.rows.start,
+        np.ascontiguousarray(mmfs["assets"], dtype=float),
+        dealers.rows.start,
+        np.ascontiguousarray(dealers["share"], dtype=float),
+        float(cfg.treasury.bill_mmf_takedown),
+        float(cfg.treasury.dealer_takedown),
+    )
+
+    def reference() -> None:
+        redeem_private(model, kind, maturing)
+        settle_auction(model, kind, gross)
+
+    labels = (f"{kind} redemptions", f"{kind} auction settlement")
+    model.payments.post_compiled(labels, _auction_kernel, args, reference)
+
+
+#: The column of deposits held (a constant in the compiled kernels).
+_DEPOSITS_HELD = ASSET_COLUMN["deposits"]
+
+
+def _auction_loops(
+    balances: np.ndarray,
+    first: int,
+    asset_col: int,
+    liability_col: int,
+    bills: bool,
+    maturing: float,
+    gross: float,
+    mmf_start: int,
+    mmf_assets: np.ndarray,
+    dealer_start: int,
+    dealer_share: np.ndarray,
+    mmf_takedown: float,
+    dealer_takedown: float,
+    posted: np.ndarray,
+    amounts: np.ndarray,
+    cash: tuple,
+) -> int:
+    """`redeem_private`, then `settle_auction`, as loops: the same floats in the same order.
+
+    Args:
+        balances: the ledger's matrix (changed in place).
+        first: 0 (the redemptions) or 1 (the settlement): the posting to start from.
+        asset_col: the column of the security held.
+        liability_col: the column of the security issued.
+        bills: whether the security is bills (money funds take part of the auction).
+        maturing: the privately held amount maturing (none redeemed when <= 0).
+        gross: the amount auctioned (none settled when <= 0).
+        mmf_start: the first money fund's row.
+        mmf_assets: each money fund's assets at the start.
+        dealer_start: the first dealer's row.
+        dealer_share: each dealer's share of dealers' takedown.
+        mmf_takedown: money funds' share of bill auctions.
+        dealer_takedown: dealers' share of coupon auctions.
+        posted: set for each posting made.
+        amounts: filled with the amount each posting logs.
+        cash: `Payments.kernel_args()`, passed on to `add_cash_legs`.
+
+    Returns:
+        -1 when done, or the posting to resume from once the public's deposit weights are
+        computed (that posting is left untouched).
+    """
+    n, n_mmfs, n_dealers = balances.shape[0], mmf_assets.size, dealer_share.size
+    if first == 0 and maturing > 0:
+        holdings = np.zeros(n)
+        for first_row, size in ((mmf_start, n_mmfs), (dealer_start, n_dealers), (PUBLIC, 1)):
+            for row in range(first_row, first_row + size):
+                held = balances[row, asset_col]
+                # np.maximum(held, 0.0): NaN propagates, and a tie gives the second operand
+                holdings[row] = held if held > 0.0 or held != held else 0.0
+        total = markets.numpy_sum(holdings)
+        if total > 0:
+            ratio = maturing / total
+            scale = ratio if ratio < 1.0 else 1.0  # min(1.0, ratio)
+            paid = np.empty(n)
+            for i in range(n):
+                paid[i] = holdings[i] * scale
+            paid_total = markets.numpy_sum(paid)
+            delta = paid.copy()
+            delta[TREASURY] = -paid_total
+            if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
+                return 0
+            add_cash_legs(balances, delta, cash)
+            for i in range(n):
+                balances[i, asset_col] += -paid[i]
+            balances[TREASURY, liability_col] += -paid_total
+            posted[0] = True
+            amounts[0] = paid_total
+    if gross <= 0:
+        return -1
+    buy = np.zeros(n)
+    if bills:
+        assets_total = markets.numpy_sum(mmf_assets)
+        offered = mmf_takedown * gross
+        for i in range(n_mmfs):
+            cash_held = balances[mmf_start + i, _DEPOSITS_HELD]
+            if not (cash_held > 0.0 or cash_held != cash_held):  # np.maximum(cash, 0.0)
+                cash_held = 0.0
+            want = offered * mmf_assets[i] / assets_total
+            # np.minimum(want, cash): NaN propagates, and a tie gives the second operand
+            buy[mmf_start + i] = want if want < cash_held or want != want else cash_held
+        taken = markets.numpy_sum(buy[mmf_start : mmf_start + n_mmfs])
+        dealers_take = DEALER_BILL_SHARE * (gross - taken)
+    else:
+        dealers_take = dealer_takedown * gross
+    for i in range(n_dealers):
+        buy[dealer_start + i] = dealers_take * dealer_share[i]
+    buy[PUBLIC] = gross - markets.numpy_sum(buy)
+    delta = np.empty(n)
+    for i in range(n):
+        delta[i] = -buy[i]
+    delta[TREASURY] = gross
+    if delta[PUBLIC] != 0 and cash[CASH_WEIGHTS].size == 0:
+        return 1
+    add_cash_legs(balances, delta, cash)
+    for i in range(n):
+        balances[i, asset_col] += buy[i]
+    balances[TREASURY, liability_col] += gross
+    posted[1] = True
+    amounts[1] = gross
+    return -1
+
+
+_auction_kernel = markets.compiled(_auction_loops)

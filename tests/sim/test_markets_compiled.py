@@ -1,5 +1,7 @@
 """The compiled call-market kernel gives the numpy reference's numbers, bit for bit."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -399,6 +401,300 @@ def test_compiled_collateral_capacity_and_row_caps_equal_numpy(monkeypatch):
         assert np.array_equal(np.signbit(got), np.signbit(want))
     capped = results[1][2].sum(axis=1) < qty.sum(axis=1)
     assert 0 < np.count_nonzero(capped) < 30  # some rows are scaled down, some are not
+
+
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_exogenous_flows_equal_their_legs(weights_known, monkeypatch):
+    """flows._exogenous_loops: the day's exogenous flows and postings, bit for bit.
+
+    Against the numpy path (`hedge_fund_change`, `mmf_flow`, `_post_leg_by_leg`), with the
+    hedge funds off or on trend, window dressing, a tax day; before the public's deposit
+    weights are computed the kernel stops at the first posting the public pays or
+    receives, has them computed and resumes.
+    """
+    from fedplumbing.sim import flows
+
+    model = _small_model()
+    led, pay, dealers, day = model.ledger, model.payments, model.dealers, model.day
+    opening = led.balances.copy(order="F")
+    rng_state = model.rng.bit_generator.state
+    rng = np.random.default_rng(11)
+    window, calendar = model.window_dressing, model.calendar
+    on_trend = dealers["hedge_fund_base"] * flows.hedge_fund_growth(model)
+    cases = [  # (hedge-fund lending, window-dressing target, binding, tax day)
+        (on_trend + rng.normal(0.0, 2.0, dealers.size), 1.0, False, False),
+        (on_trend, 1.0, False, True),
+        (on_trend + rng.normal(0.0, 2.0, dealers.size), 0.8, True, False),
+        (on_trend + rng.normal(0.0, 2.0, dealers.size), 0.9, False, True),
+    ]
+    for lending, target, binding, tax_day in cases:
+        # today's window dressing and tax date, on copies of the model's arrays
+        targets, bindings = window.target.copy(), window.binding.copy()
+        targets[day], bindings[day] = target, binding
+        model.window_dressing = dataclasses.replace(window, target=targets, binding=bindings)
+        tax_dates = calendar.is_corporate_tax_date.copy()
+        tax_dates[day] = tax_day
+        monkeypatch.setattr(calendar, "is_corporate_tax_date", tax_dates)
+        results = []
+        for use_compiled in (False, True):
+            monkeypatch.setattr(markets, "USE_COMPILED", use_compiled)
+            led.balances[...] = opening
+            led.balances[dealers.rows, led.asset("hf_repo")] = lending
+            model.rng.bit_generator.state = rng_state
+            led.start_day()
+            pay.start_day()
+            if weights_known:
+                pay.public_deposit_weights()
+            flows.apply(model)
+            results.append((led.balances.copy(order="F"), dict(led.flows)))
+        (reference, logged), (compiled, compiled_logged) = results
+        assert not np.array_equal(reference, opening)
+        assert np.array_equal(compiled, reference)
+        assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+        assert compiled_logged == logged
+        assert "MMF flows" in logged
+        assert ("hedge-fund lending" in logged) == (target != 1.0 or lending is not on_trend)
+        assert ("tax receipts" in logged) == tax_day
+    led.balances[...] = opening
+
+
+def test_debug_mode_checks_the_exogenous_kernel(monkeypatch):
+    """A kernel that strays from the postings' legs is caught in debug mode."""
+    from fedplumbing.sim import flows
+    from fedplumbing.sim.ledger import LedgerError
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _debug_model()
+    model.ledger.start_day()
+    flows.apply(model)  # the real kernel passes the check
+    kernel = flows._exogenous_kernel
+
+    def skewed(balances, *args):
+        result = kernel(balances, *args)
+        balances[4, 0] += 1e-12
+        return result
+
+    monkeypatch.setattr(flows, "_exogenous_kernel", skewed)
+    with pytest.raises(LedgerError, match="differ from their legs"):
+        flows.apply(model)
+
+
+def _small_model():
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.run import simulate
+
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 60, "population.fed_funds_active_banks": 20},
+    )
+    return simulate(cfg, 0, days=3, keep_model=True).model
+
+
+def _compare_postings(model, setups, reference, compiled, weights_known):
+    """Run `reference` and `compiled` from each state `setups` leaves; the same floats."""
+    led, pay = model.ledger, model.payments
+    for setup in setups:
+        results = []
+        for post in (reference, compiled):
+            setup()
+            led.start_day()
+            pay.start_day()
+            if weights_known:
+                pay.public_deposit_weights()
+            opening = led.balances.copy(order="F")
+            returned = post()
+            results.append((led.balances.copy(order="F"), dict(led.flows), returned))
+        (ref, ref_logged, ref_returned), (out, logged, returned) = results
+        assert not np.array_equal(ref, opening)  # something was posted
+        assert np.array_equal(out, ref)
+        assert np.array_equal(np.signbit(out), np.signbit(ref))
+        assert logged == ref_logged
+        assert returned == ref_returned
+
+
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_dealer_distribution_equals_its_legs(weights_known, monkeypatch):
+    """securities._distribution_loops sells the same excess inventory as the numpy path."""
+    from fedplumbing.sim import securities
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _small_model()
+    led, dealers = model.ledger, model.dealers
+    opening = led.balances.copy(order="F")
+    rng = np.random.default_rng(2)
+
+    def excess(bills_scale, coupons_scale):
+        shifts = {
+            "bills": bills_scale * rng.normal(0.0, 5.0, dealers.size),
+            "coupons": coupons_scale * rng.normal(0.0, 5.0, dealers.size),
+        }
+
+        def setup():
+            led.balances[...] = opening
+            for kind, shift in shifts.items():
+                led.balances[dealers.rows, led.asset(kind)] = dealers[f"normal_{kind}"] + shift
+
+        return setup
+
+    def compiled():
+        securities.dealer_distribution(model)
+        return led.flows.get(securities.DISTRIBUTION_LABEL)
+
+    def reference():
+        fraction = 1.0 - 0.5 ** (1.0 / model.config.dealers.distribution_days)
+        securities._distribute_leg_by_leg(model, fraction)
+        return led.flows.get(securities.DISTRIBUTION_LABEL)
+
+    setups = [excess(1.0, 1.0), excess(0.0, 1.0), excess(1.0, 0.0)]
+    _compare_postings(model, setups, reference, compiled, weights_known)
+    led.balances[...] = opening
+
+
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_private_income_equals_its_legs(weights_known, monkeypatch):
+    """private_income._income_loops: dealer carry and money-fund dividends, bit for bit."""
+    from fedplumbing.sim import private_income
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _small_model()
+    led, mmfs = model.ledger, model.mmfs
+    opening = led.balances.copy(order="F")
+    rng = np.random.default_rng(4)
+
+    dealers = model.dealers
+
+    def setup_with(dividends):
+        # dealers' books whose carry, summed in another order, would come out different
+        books = {kind: rng.uniform(0.0, 50.0, dealers.size) for kind in ("bills", "hf_repo")}
+        income = rng.normal(0.0, 0.01, mmfs.size) if dividends else None
+
+        def setup():
+            led.balances[...] = opening
+            for kind, held in books.items():
+                led.balances[dealers.rows, led.asset(kind)] = held
+            if income is not None:
+                led.balances[mmfs.rows, led.equity_col] = income
+
+        return setup
+
+    def compiled():
+        private_income.distribute(model)
+
+    def reference():
+        rate = model.recorder.last_repo_rate
+        factor = model.accrual_days_today / 360.0 / 100.0
+        private_income._distribute_leg_by_leg(model, rate, factor)
+
+    assert np.isfinite(model.recorder.last_repo_rate)
+    setups = [setup_with(dividends) for dividends in (True, False, True, True, False)]
+    _compare_postings(model, setups, reference, compiled, weights_known)
+    led.balances[...] = opening
+
+
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_interest_equals_its_legs(weights_known, monkeypatch):
+    """interest._interest_loops: IORB, SOMA and MBS interest, remittances, bit for bit."""
+    from fedplumbing.sim import interest
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _small_model()
+    led, pay = model.ledger, model.payments
+    opening = led.balances.copy(order="F")
+    equity = float(led.equity(0))
+    cases = [
+        (4.0, 0.0001, 0.5, 0.2, equity - 10.0),  # a surplus to remit
+        (4.0, 0.0001, 0.5, 0.2, equity + 10.0),  # none
+        (4.0, 0.0003, 0.0, 0.0, equity - 1.0),  # no SOMA interest
+        (0.0, 0.0001, 0.5, -0.3, equity),
+    ]
+    for case in cases:
+        out = np.zeros(3)
+
+        def compiled(case=case, out=out):
+            args = (model.banks.rows.start, model.banks.size, *case, out)
+            pay.post_compiled(
+                interest.INTEREST_LABELS, interest._interest_kernel, args, lambda: None
+            )
+            return tuple(out.tolist())
+
+        def reference(case=case):
+            return interest._post_leg_by_leg(model, *case)
+
+        def setup():
+            led.balances[...] = opening
+
+        _compare_postings(model, [setup], reference, compiled, weights_known)
+    led.balances[...] = opening
+
+
+def test_debug_model_runs_the_new_kernels():
+    """A debug-mode run checks every compiled posting against its legs, day after day."""
+    model = _debug_model()
+    for _ in range(5):
+        model.step()
+    assert model.ledger.flows["interest on reserves"] > 0
+    assert "MMF flows" in model.ledger.flows
+
+
+def test_compiled_late_payment_shock_equals_numpy(monkeypatch):
+    """facilities._late_shock_loops and _shift_loops: the shock and its reversal, bit for bit."""
+    model = _small_model()
+    led, facilities = model.ledger, model.facilities
+    opening = led.balances.copy(order="F")
+    rng_state = model.rng.bit_generator.state
+    results = []
+    for use_compiled in (False, True):
+        monkeypatch.setattr(markets, "USE_COMPILED", use_compiled)
+        led.balances[...] = opening
+        model.rng.bit_generator.state = rng_state
+        led.start_day()
+        facilities.apply_late_payment_shock(model)
+        shocked = led.balances.copy(order="F")
+        shock = facilities.late_shock.copy()
+        facilities.reverse_late_payment_shock(model)
+        results.append((shocked, shock, led.balances.copy(order="F"), dict(led.flows)))
+    (numpy_shocked, numpy_shock, numpy_back, numpy_logged) = results[0]
+    (shocked, shock, back, logged) = results[1]
+    assert not np.array_equal(numpy_shocked, opening)
+    for compiled, reference in ((shocked, numpy_shocked), (shock, numpy_shock), (back, numpy_back)):
+        assert np.array_equal(compiled, reference)
+        assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+    assert logged == numpy_logged
+    assert logged["late payment shock"] == logged["late payment reversal"] > 0
+    led.balances[...] = opening
+
+
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_auction_day_equals_its_legs(weights_known, monkeypatch):
+    """securities._auction_loops: redemptions, then the auction's settlement, bit for bit."""
+    from fedplumbing.sim import securities
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _small_model()
+    led = model.ledger
+    opening = led.balances.copy(order="F")
+
+    def setup():
+        led.balances[...] = opening
+
+    cases = [
+        ("bills", 35.0, 120.0),
+        ("bills", 0.0, 80.0),  # nothing maturing
+        ("bills", 1e9, 50.0),  # more maturing than held: all of it is repaid
+        ("coupons", 20.0, 90.0),
+        ("coupons", 15.0, 0.0),  # no auction
+    ]
+    for kind, maturing, gross in cases:
+
+        def compiled(kind=kind, maturing=maturing, gross=gross):
+            securities.auction_day(model, kind, maturing, gross)
+
+        def reference(kind=kind, maturing=maturing, gross=gross):
+            securities.redeem_private(model, kind, maturing)
+            securities.settle_auction(model, kind, gross)
+
+        _compare_postings(model, [setup], reference, compiled, weights_known)
+    led.balances[...] = opening
 
 
 @pytest.mark.parametrize("seed", range(4))
