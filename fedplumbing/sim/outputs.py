@@ -184,8 +184,12 @@ def _extreme(series: pd.Series, dates: pd.Series, how: str) -> str:
     return f"{series.loc[idx]:,.1f} on {dates.loc[idx]:%Y-%m-%d}"
 
 
+#: Facility use below this ($bn, i.e. $1,000) is rounding left by the postings, not a loan.
+USE_THRESHOLD = 1e-6
+
+
 def _use(take_up: pd.Series) -> str:
-    days = int((take_up > 0).sum())
+    days = int((take_up > USE_THRESHOLD).sum())
     return f"{take_up.sum():,.1f} on {days} day{'' if days == 1 else 's'}"
 
 

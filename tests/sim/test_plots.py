@@ -160,6 +160,15 @@ def test_summary_table(daily):
     assert f"{daily['tga'].iloc[-1]:,.1f}" in text
 
 
+def test_summary_table_does_not_count_rounding_dust_as_facility_use(daily):
+    dusty = daily.copy()
+    dusty["srf_take_up"] = 0.0
+    dusty.loc[3, "srf_take_up"] = 4e-13  # what a posting's rounding leaves, not a loan
+    dusty.loc[5, "srf_take_up"] = 2.5
+    text = outputs.summary_table(FakeResult(dusty))
+    assert "2.5 on 1 day\n" in text
+
+
 def test_package_versions():
     versions = outputs.package_versions()
     assert versions["numpy"] == np.__version__
