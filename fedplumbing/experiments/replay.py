@@ -627,7 +627,7 @@ def validation_markdown(
             "centred 5-week mean against it with the same $50B tolerance (a model with "
             "every month's level right but none of the week-to-week swings).",
             "",
-            _table(v.tables["weekly_by_year"], "{:.0f}", "year"),
+            _table(v.tables["weekly_by_year"].round(1), "{:g}", "year"),
         ]
     for key, title in (
         ("demand_curve_sim", "Simulated reserve demand curve (median spread by ratio bin)"),
