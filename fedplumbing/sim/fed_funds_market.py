@@ -70,6 +70,10 @@ class FedFundsMarket:
             st["arbitrage_cost"],
             QUARTER_END_ARBITRAGE if model.flags["is_quarter_end"] else 1.0,
         )
+        # read-only like the other books' rows, so that one compiled booking kernel serves
+        # every market (a second kind of argument would load a second specialisation)
+        ask_rows.flags.writeable = False
+        bid_rows.flags.writeable = False
         result = clear_call_market(
             bid_qty,
             bid_rate,

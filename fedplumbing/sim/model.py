@@ -130,7 +130,7 @@ class FedPlumbingModel(mesa.Model):
         self._client_custodians = np.concatenate(
             [np.asarray(pop.custodian, dtype=np.int64) for pop in clients]
         )
-        self._penalty: tuple[AdministeredRates, np.ndarray] | None = None
+        self._penalty: tuple[tuple[float, float], np.ndarray] | None = None
         self.overnight = OvernightBook(self.ledger, self.payments)
         self.repo_market = RepoMarket()
         self.fed_funds_market = FedFundsMarket()
@@ -207,7 +207,10 @@ class FedPlumbingModel(mesa.Model):
         the bank is eligible.
         """
         f, r = self.config.fed, self.rates_today
-        if self._penalty is not None and self._penalty[0] is r:
+        # keyed on the two rates' values: the driver builds a new rates object every day,
+        # while the rates themselves change a few times a year
+        key = (r.discount, r.srf)
+        if self._penalty is not None and self._penalty[0] == key:
             return self._penalty[1]  # the same rates: the same penalties (read-only)
         dw = r.discount + f.discount_stigma_bp / 100.0
         penalty = np.full(self.banks.size, dw)
@@ -215,7 +218,7 @@ class FedPlumbingModel(mesa.Model):
             srf = r.srf + f.srf_stigma_bp / 100.0
             penalty = np.where(self.banks["repo_active"], np.minimum(dw, srf), dw)
         penalty.flags.writeable = False
-        self._penalty = (r, penalty)
+        self._penalty = (key, penalty)
         return penalty
 
     def dealer_fallback_rate(self) -> float:

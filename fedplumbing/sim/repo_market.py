@@ -70,11 +70,13 @@ def pledge_for(
     debug = led.debug
     pledged = led.pledged.copy(order="F") if debug else led.pledged
     custody = led.held_as_collateral.copy(order="F") if debug else led.held_as_collateral
+    # the arrays go to the kernel as they are (no conversions, this runs every day): the
+    # repo market and the SRF pass read-only int64 rows and contiguous float64 amounts
     ok = _pledge_kernel(
-        np.ascontiguousarray(borrower_rows, dtype=np.int64),
-        np.ascontiguousarray(borrowed, dtype=float),
-        np.ascontiguousarray(lender_rows, dtype=np.int64),
-        np.ascontiguousarray(lent, dtype=float),
+        borrower_rows,
+        borrowed,
+        lender_rows,
+        lent,
         haircut,
         led.balances,
         led.rehypothecable,
