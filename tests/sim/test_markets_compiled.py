@@ -66,6 +66,29 @@ def test_compiled_equals_numpy_on_bank_schedules(seed):
     assert_identical(numpy_result, compiled)
 
 
+@settings(max_examples=200, deadline=None)
+@given(orders, orders, st.integers(2, 60), st.floats(-0.9, 0.9))
+def test_session_prices_in_any_order_give_the_same_percentiles(bids, asks, sessions, imbalance):
+    """Falling session prices take the kernel's run-by-run ordering, others its insertion
+    sort (a negative imbalance makes prices rise); both give numpy's stable sort."""
+    bq, br = map(np.array, zip(*bids, strict=True))
+    aq, ar = map(np.array, zip(*asks, strict=True))
+    assert_identical(*both(bq, br, aq, ar, sessions, imbalance))
+
+
+@pytest.mark.parametrize("imbalance", [-0.5, 0.5])
+def test_percentiles_of_rising_and_falling_session_prices(imbalance):
+    """Session prices spread over several levels, rising or falling, with ties."""
+    rng = np.random.default_rng(3)
+    bq, br = rng.exponential(2.0, 300), 2.0 + rng.integers(0, 30, 300) * 0.01
+    aq, ar = rng.exponential(2.0, 300), 1.9 + rng.integers(0, 30, 300) * 0.01
+    numpy_result, compiled = both(bq, br, aq, ar, 40, imbalance)
+    prices = numpy_result.session_rates
+    assert np.unique(prices).size > 3  # several clearing levels, hence ties too
+    assert (np.all(np.diff(prices) <= 0)) == (imbalance > 0)
+    assert_identical(numpy_result, compiled)
+
+
 def test_compiled_no_trade_and_no_orders():
     assert_identical(*both(np.array([50.0]), np.array([1.0]), np.array([60.0]), np.array([2.0])))
     assert_identical(*both(np.zeros(3), np.ones(3), np.array([60.0]), np.array([2.0])))
