@@ -403,7 +403,7 @@ def _clear_compiled(
     """`clear_call_market` through the compiled kernel (None: leave it to numpy)."""
     bid_qty = np.ascontiguousarray(bid_qty, dtype=float)
     ask_qty = np.ascontiguousarray(ask_qty, dtype=float)
-    status, volume, out = _kernel(
+    status, volume, bids, asks, ses, pct = _kernel(
         bid_qty,
         np.ascontiguousarray(bid_rate, dtype=float),
         ask_qty,
@@ -415,21 +415,15 @@ def _clear_compiled(
         return None
     if status == _NO_TRADE or volume <= 0:  # volume 0: session volumes underflowed
         return _empty(bid_qty, ask_qty)
-    # the kernel's one output array, cut as `_clear_kernel` lays it out
-    n_bid, n_ask = bid_qty.size, ask_qty.size
-    n_ses = (out.size - 2 * (n_bid + n_ask) - len(PERCENTILES)) // 2
-    ask_at = 2 * n_bid
-    ses_at = ask_at + 2 * n_ask
-    pct_at = ses_at + 2 * n_ses
     return Clearing(
         volume=volume,
-        bid_fill=out[:n_bid],
-        ask_fill=out[ask_at : ask_at + n_ask],
-        bid_rate=out[n_bid:ask_at],
-        ask_rate=out[ask_at + n_ask : ses_at],
-        session_rates=out[ses_at : ses_at + n_ses],
-        session_volumes=out[ses_at + n_ses : pct_at],
-        percentiles=dict(zip(PERCENTILES, out[pct_at:].tolist(), strict=True)),
+        bid_fill=bids[0],
+        ask_fill=asks[0],
+        bid_rate=bids[1],
+        ask_rate=asks[1],
+        session_rates=ses[0],
+        session_volumes=ses[1],
+        percentiles=dict(zip(PERCENTILES, pct.tolist(), strict=True)),
     )
 
 
@@ -455,25 +449,19 @@ def _clear_kernel(
     to demand is computed only where the sessions' searches look.
 
     Returns:
-        (status, volume, out): `out` holds, one after the other, the bids' fills and
-        average rates, the asks' fills and average rates, the sessions' prices and volumes
-        and the percentiles (one array rather than several: each array a kernel returns
-        costs a conversion to Python); status is _TRADED, _NO_TRADE or _NON_FINITE (a rate
-        that is not a finite number: the caller falls back to numpy).
+        (status, volume, bids, asks, sessions, percentiles): bids and asks are (2, orders)
+        arrays of fills and average rates, sessions a (2, sessions) array of prices and
+        volumes; status is _TRADED, _NO_TRADE or _NON_FINITE (a rate that is not a finite
+        number: the caller falls back to numpy).
     """
     n_bid, n_ask, n_ses = bid_qty.size, ask_qty.size, m.size
-    out = np.empty(2 * n_bid + 2 * n_ask + 2 * n_ses + pct_fractions.size)
     # fills and average rates, each written once (zero for orders of no amount) rather than
     # zeroed first: a few thousand orders' worth of memory
-    bid_out = out[: 2 * n_bid].reshape((2, n_bid))
-    ask_out = out[2 * n_bid : 2 * (n_bid + n_ask)].reshape((2, n_ask))
+    bid_out, ask_out = np.empty((2, n_bid)), np.empty((2, n_ask))
     bid_fill, bid_avg, ask_fill, ask_avg = bid_out[0], bid_out[1], ask_out[0], ask_out[1]
-    ses_at = 2 * (n_bid + n_ask)
-    session_out = out[ses_at : ses_at + 2 * n_ses].reshape((2, n_ses))  # prices, volumes
-    session_out[:] = 0.0
+    session_out = np.zeros((2, n_ses))  # prices, volumes
     price, session_vol = session_out[0], session_out[1]
-    pct = out[ses_at + 2 * n_ses :]
-    pct[:] = np.nan
+    pct = np.full(pct_fractions.size, np.nan)
 
     # the orders of positive amount (nb, na of them; the loops below skip the others,
     # which costs less than gathering them through an index); lo = lowest limit rate
@@ -493,9 +481,9 @@ def _clear_kernel(
     if nb == 0 or na == 0 or not finite:
         bid_out[:], ask_out[:] = 0.0, 0.0
     if nb == 0 or na == 0:
-        return _NO_TRADE, 0.0, out
+        return _NO_TRADE, 0.0, bid_out, ask_out, session_out, pct
     if not finite:
-        return _NON_FINITE, 0.0, out
+        return _NON_FINITE, 0.0, bid_out, ask_out, session_out, pct
 
     # ticks, and supply_full / demand_full (bincount over ticks); the highest tick is that
     # of the highest rate, since rounding is monotone
@@ -558,7 +546,7 @@ def _clear_kernel(
         traded = traded or vol[s] > 0
     if not traded:
         bid_out[:], ask_out[:] = 0.0, 0.0
-        return _NO_TRADE, 0.0, out
+        return _NO_TRADE, 0.0, bid_out, ask_out, session_out, pct
     for s in range(n_ses):
         js = j[s]
         price[s] = lo + TICK * levels[js]
@@ -655,37 +643,15 @@ def _clear_kernel(
         bid_fill[i] = bid_qty[i] * bid_at[t, 0]
         bid_avg[i] = bid_at[t, 1] if bid_fill[i] > 0 else 0.0
 
-    # volume-weighted percentiles of the session prices, in the sessions' stable order by
-    # price. The first sessions face the most demand, so prices mostly fall session after
-    # session: then the order is the runs of equal prices from the last to the first, each
-    # run in session order (what the stable sort gives, without its quadratic shifting);
-    # otherwise a stable insertion sort
-    order = np.empty(n_ses, dtype=np.int64)
-    falling = True
+    # volume-weighted percentiles of the session prices (stable insertion sort by price)
+    order = np.arange(n_ses)
     for s in range(1, n_ses):
-        if price[s] > price[s - 1]:
-            falling = False
-            break
-    if falling:
-        filled, end = 0, n_ses
-        while end > 0:
-            start = end - 1
-            while start > 0 and price[start - 1] == price[end - 1]:
-                start -= 1
-            for s in range(start, end):
-                order[filled] = s
-                filled += 1
-            end = start
-    else:
-        for s in range(n_ses):
-            order[s] = s
-        for s in range(1, n_ses):
-            o = order[s]
-            t = s - 1
-            while t >= 0 and price[order[t]] > price[o]:
-                order[t + 1] = order[t]
-                t -= 1
-            order[t + 1] = o
+        o = order[s]
+        t = s - 1
+        while t >= 0 and price[order[t]] > price[o]:
+            order[t + 1] = order[t]
+            t -= 1
+        order[t + 1] = o
     cum = np.zeros(n_ses)
     acc = 0.0
     for s in range(n_ses):
@@ -704,7 +670,7 @@ def _clear_kernel(
             else:
                 b = mid
         pct[p] = price[order[min(a, n_ses - 1)]]
-    return _TRADED, total, out
+    return _TRADED, total, bid_out, ask_out, session_out, pct
 
 
 _kernel = compiled(_clear_kernel)
