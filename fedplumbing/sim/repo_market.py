@@ -26,6 +26,11 @@ from fedplumbing.sim.payments import FED
 if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
 
+#: The Fed's row as the lender of its repo operations, read-only like the other books' rows
+#: (a writable one would load a second specialisation of the booking kernel).
+_FED_ROW = np.array([FED])
+_FED_ROW.flags.writeable = False
+
 
 def collateral_capacity(
     model: FedPlumbingModel, rows: slice | np.ndarray, haircut: float
@@ -184,7 +189,7 @@ class RepoMarket:
             model.overnight.book(
                 "Fed repo operations",
                 "fed_repo",
-                np.array([FED]),
+                _FED_ROW,
                 np.array([fed_fill]),
                 np.array([fed_rate]),
                 bid_rows,

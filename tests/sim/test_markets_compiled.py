@@ -802,3 +802,36 @@ def test_compiled_repo_order_book_equals_numpy(monkeypatch):
     ask_qty, bid_qty, elastic = reference[0], reference[3], reference[6]
     assert np.count_nonzero(ask_qty > 0) > 10 and np.count_nonzero(bid_qty > 0) > 3
     assert 0 < np.count_nonzero(elastic) < model.dealers.size  # dealers with and without need
+
+
+def test_books_pass_read_only_rows_and_contiguous_amounts(monkeypatch):
+    """The markets and facilities hand `OvernightBook.book` arrays of one kind each.
+
+    The booking kernel takes them as they are: rows of another kind (writable, say) would
+    load a second compiled specialisation of it in every process.
+    """
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.overnight import OvernightBook
+    from fedplumbing.sim.run import simulate
+
+    seen = []
+    book = OvernightBook.book
+
+    def recording(self, label, instrument, *arrays_and_days):
+        seen.append((label, arrays_and_days[:-1]))
+        return book(self, label, instrument, *arrays_and_days)
+
+    monkeypatch.setattr(OvernightBook, "book", recording)
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    simulate(cfg, 0, days=5)
+    assert {"repo", "fed funds", "ON RRP"} <= {label for label, _ in seen}
+    for label, arrays in seen:
+        for i, array in enumerate(arrays):
+            assert array.flags.c_contiguous, label
+            if i in (0, 3):  # lender rows, borrower rows
+                assert array.dtype == np.int64 and not array.flags.writeable, label
+            else:
+                assert array.dtype == np.float64, label
