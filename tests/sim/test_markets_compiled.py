@@ -750,8 +750,15 @@ def test_compiled_fed_funds_order_book_equals_numpy(seed, monkeypatch):
     capacity = np.where(foreign, rng.exponential(3.0, reserves.size), 0.0)
     capacity[:3] = (-1.0, np.nan, 1e-320)  # none of them arbitrages at a share of 0.3
     arb_cost = rng.exponential(0.05, reserves.size)
+    # the positions' inputs: reserves, then four clients' cash at three custodian banks
+    n = reserves.size
+    balances = np.zeros((n + 4, 2), order="F")
+    balances[:n, 1] = reserves
+    balances[n:, 0] = (1.5, -0.5, 2.0, 0.25)
+    client_starts, client_sizes = np.array([n, n + 2]), np.array([2, 2])
+    positions = (balances, 0, 1, 0, n, client_starts, client_sizes, np.array([0, 1, 0, 2]), 3)
     for share in (1.0, 0.3):
-        args = (fhlb_cash, 3, 4.3, 0.8, reserves, lclor, shock_sd, cost, 4.4, penalty)
+        args = (fhlb_cash, 3, 4.3, 0.8, positions, lclor, shock_sd, cost, 4.4, penalty)
         args = (*args, 120, 20, capacity, arb_cost, share)
         compiled = ff._order_book_kernel(*args)
         monkeypatch.setattr(markets, "USE_COMPILED", False)
