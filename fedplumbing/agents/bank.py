@@ -392,3 +392,92 @@ _lending_orders_kernel = markets.compiled(_lending_orders_loops)
 _lending_kernel = markets.compiled(_lending_schedule_loops)
 _borrowing_kernel = markets.compiled(_borrowing_schedule_loops)
 _borrowing_orders_kernel = markets.compiled(_borrowing_orders_loops)
+
+
+# ---------------------------------------------------------------------- reserve positions
+def positions_numpy(
+    balances: np.ndarray,
+    deposits_col: int,
+    reserves_col: int,
+    bank_start: int,
+    n_banks: int,
+    client_starts: np.ndarray,
+    client_sizes: np.ndarray,
+    client_custodians: np.ndarray,
+    n_custodians: int,
+) -> np.ndarray:
+    """Each bank's own reserve position: its reserves less its clients' cash balances.
+
+    The arguments are `FedPlumbingModel.bank_position_inputs()` (see `bank_positions`
+    there); the markets' order-book kernels compute the positions from them themselves
+    (`positions_kernel`), rather than have them computed by a call of their own.
+
+    Args:
+        balances: the ledger's matrix.
+        deposits_col: the column of deposits held.
+        reserves_col: the column of reserves held.
+        bank_start: the first bank's row.
+        n_banks: the number of banks.
+        client_starts: first row of each client population.
+        client_sizes: size of each client population.
+        client_custodians: every client's custodian, population after population.
+        n_custodians: the number of custodian banks (the first ones).
+    """
+    client_cash = np.zeros(n_custodians)
+    first = 0
+    for start, size in zip(client_starts.tolist(), client_sizes.tolist(), strict=True):
+        client_cash += np.bincount(
+            client_custodians[first : first + size],
+            weights=balances[start : start + size, deposits_col],
+            minlength=n_custodians,
+        )
+        first += size
+    positions = balances[bank_start : bank_start + n_banks, reserves_col].copy()
+    positions[:n_custodians] -= client_cash
+    return positions
+
+
+def _positions_loops(
+    balances: np.ndarray,
+    deposits_col: int,
+    reserves_col: int,
+    bank_start: int,
+    n_banks: int,
+    client_starts: np.ndarray,
+    client_sizes: np.ndarray,
+    client_custodians: np.ndarray,
+    n_custodians: int,
+) -> np.ndarray:
+    """`positions_numpy` as loops (np.bincount adds in index order too).
+
+    Args:
+        balances: the ledger's matrix.
+        deposits_col: the column of deposits held.
+        reserves_col: the column of reserves held.
+        bank_start: the first bank's row.
+        n_banks: the number of banks.
+        client_starts: first row of each client population.
+        client_sizes: size of each client population.
+        client_custodians: every client's custodian, population after population.
+        n_custodians: the number of custodian banks (the first ones).
+    """
+    client_cash, via = np.zeros(n_custodians), np.empty(n_custodians)
+    first = 0
+    for p in range(client_starts.size):
+        size = client_sizes[p]
+        via[:] = 0.0
+        for i in range(size):
+            via[client_custodians[first + i]] += balances[client_starts[p] + i, deposits_col]
+        for c in range(n_custodians):
+            client_cash[c] += via[c]
+        first += size
+    positions = np.empty(n_banks)
+    for b in range(n_banks):
+        positions[b] = balances[bank_start + b, reserves_col]
+    for c in range(n_custodians):
+        positions[c] -= client_cash[c]
+    return positions
+
+
+#: `positions_numpy`, compiled (callable from the market kernels too).
+positions_kernel = markets.compiled(_positions_loops)

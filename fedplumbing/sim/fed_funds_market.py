@@ -37,7 +37,6 @@ class FedFundsMarket:
         cfg, led, rates = model.config, model.ledger, model.rates_today
         banks, fhlbs = model.banks, model.fhlbs
         st = banks.state
-        reserves = model.bank_positions()
         cost = model.bank_cost_today()
         penalty = model.bank_penalty_rate()
 
@@ -58,7 +57,7 @@ class FedFundsMarket:
             fhlbs.rows.start,
             float(ask),
             float(cfg.fhlbs.fed_funds_share),
-            reserves,
+            model.bank_position_inputs(),
             st["lclor"],
             st["shock_sd"],
             cost,
@@ -70,6 +69,10 @@ class FedFundsMarket:
             st["arbitrage_cost"],
             QUARTER_END_ARBITRAGE if model.flags["is_quarter_end"] else 1.0,
         )
+        # read-only like the other books' rows, so that one compiled booking kernel serves
+        # every market (a second kind of argument would load a second specialisation)
+        ask_rows.flags.writeable = False
+        bid_rows.flags.writeable = False
         result = clear_call_market(
             bid_qty,
             bid_rate,
@@ -114,7 +117,7 @@ def _order_book_numpy(
     fhlb_first_row: int,
     fhlb_ask: float,
     fhlb_share: float,
-    reserves: np.ndarray,
+    positions: tuple,
     lclor: np.ndarray,
     shock_sd: np.ndarray,
     cost: np.ndarray,
@@ -137,7 +140,8 @@ def _order_book_numpy(
         fhlb_first_row: ledger row of the first FHLB.
         fhlb_ask: the FHLBs' least rate (percent).
         fhlb_share: share of their cash FHLBs offer.
-        reserves: every bank's reserve position ($bn).
+        positions: `FedPlumbingModel.bank_position_inputs()`, from which every bank's
+            reserve position is computed ($bn; `bank.positions_numpy`).
         lclor: lowest comfortable levels ($bn).
         shock_sd: s.d. of the end-of-day payment shock ($bn).
         cost: balance-sheet costs (percent).
@@ -152,6 +156,7 @@ def _order_book_numpy(
     Returns:
         (ask amounts, ask rates, ask ledger rows, bid amounts, bid rates, bid ledger rows).
     """
+    reserves = bank_module.positions_numpy(*positions)
     q_f, r_f = FHLB.fed_funds_offers(fhlb_cash, fhlb_ask, fhlb_share)
     fhlb_rows = np.arange(fhlb_first_row, fhlb_first_row + fhlb_cash.size)
     n = n_lenders
@@ -188,7 +193,7 @@ def _order_book_loops(
     fhlb_first_row: int,
     fhlb_ask: float,
     fhlb_share: float,
-    reserves: np.ndarray,
+    positions: tuple,
     lclor: np.ndarray,
     shock_sd: np.ndarray,
     cost: np.ndarray,
@@ -200,7 +205,12 @@ def _order_book_loops(
     arbitrage_cost: np.ndarray,
     arbitrage_share: float,
 ) -> tuple[np.ndarray, ...]:
-    """`_order_book_numpy` as loops (the same floats), one compiled call for the whole book."""
+    """`_order_book_numpy` as loops (the same floats), one compiled call for the whole book.
+
+    The reserve positions are computed here too (`bank.positions_kernel`), which saves the
+    markets a compiled call of their own, and each process the loading of its kernel.
+    """
+    reserves = bank_module.positions_kernel(*positions)
     n_fhlb = fhlb_cash.size
     q_f, r_f = np.empty(n_fhlb), np.full(n_fhlb, fhlb_ask)
     rows_f = np.arange(fhlb_first_row, fhlb_first_row + n_fhlb)

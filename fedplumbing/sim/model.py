@@ -13,7 +13,7 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from fedplumbing.agents.bank import Bank
+from fedplumbing.agents.bank import Bank, positions_kernel, positions_numpy
 from fedplumbing.agents.base import Population
 from fedplumbing.agents.dealer import Dealer
 from fedplumbing.agents.fed import AdministeredRates, Fed
@@ -130,7 +130,7 @@ class FedPlumbingModel(mesa.Model):
         self._client_custodians = np.concatenate(
             [np.asarray(pop.custodian, dtype=np.int64) for pop in clients]
         )
-        self._penalty: tuple[AdministeredRates, np.ndarray] | None = None
+        self._penalty: tuple[tuple[float, float], np.ndarray] | None = None
         self.overnight = OvernightBook(self.ledger, self.payments)
         self.repo_market = RepoMarket()
         self.fed_funds_market = FedFundsMarket()
@@ -165,30 +165,30 @@ class FedPlumbingModel(mesa.Model):
         leaves (money funds invest it) or is repaid (dealers' overdrafts are refinanced)
         before the day ends, so a bank manages its reserves net of it.
         """
-        led = self.ledger
-        # custodians are among the first (largest) banks: sum clients' cash over those only
-        n = self._n_custodians
-        clients = (self.mmfs, self.dealers, self.fhlbs)
+        inputs = self.bank_position_inputs()
         if markets.USE_COMPILED:
-            return _bank_positions_kernel(
-                led.balances,
-                led.asset("deposits"),
-                led.asset("reserves"),
-                self.banks.rows.start,
-                self.banks.size,
-                self._client_starts,
-                self._client_sizes,
-                self._client_custodians,
-                n,
-            )
-        client_cash = np.zeros(n)
-        for pop in clients:
-            client_cash += np.bincount(
-                pop.custodian, weights=led.held("deposits", pop.rows), minlength=n
-            )
-        positions = led.held("reserves", self.banks.rows).copy()
-        positions[:n] -= client_cash
-        return positions
+            return positions_kernel(*inputs)
+        return positions_numpy(*inputs)
+
+    def bank_position_inputs(self) -> tuple:
+        """The arguments of `bank.positions_numpy` and `bank.positions_kernel` today.
+
+        The ledger's matrix, the columns of deposits and reserves, the banks' rows, and
+        where the custodian banks' clients sit (custodians are among the first, largest
+        banks: clients' cash is summed over those only).
+        """
+        led = self.ledger
+        return (
+            led.balances,
+            led.asset("deposits"),
+            led.asset("reserves"),
+            self.banks.rows.start,
+            self.banks.size,
+            self._client_starts,
+            self._client_sizes,
+            self._client_custodians,
+            self._n_custodians,
+        )
 
     def bank_cost_today(self) -> np.ndarray:
         """Each bank's balance-sheet cost today (percent), with quarter- and year-end add-ons."""
@@ -207,7 +207,10 @@ class FedPlumbingModel(mesa.Model):
         the bank is eligible.
         """
         f, r = self.config.fed, self.rates_today
-        if self._penalty is not None and self._penalty[0] is r:
+        # keyed on the two rates' values: the driver builds a new rates object every day,
+        # while the rates themselves change a few times a year
+        key = (r.discount, r.srf)
+        if self._penalty is not None and self._penalty[0] == key:
             return self._penalty[1]  # the same rates: the same penalties (read-only)
         dw = r.discount + f.discount_stigma_bp / 100.0
         penalty = np.full(self.banks.size, dw)
@@ -215,7 +218,7 @@ class FedPlumbingModel(mesa.Model):
             srf = r.srf + f.srf_stigma_bp / 100.0
             penalty = np.where(self.banks["repo_active"], np.minimum(dw, srf), dw)
         penalty.flags.writeable = False
-        self._penalty = (r, penalty)
+        self._penalty = (key, penalty)
         return penalty
 
     def dealer_fallback_rate(self) -> float:
@@ -257,48 +260,3 @@ class FedPlumbingModel(mesa.Model):
             self.running = False
         else:
             self._set_day(self.day)
-
-
-def _bank_positions_loops(
-    balances: np.ndarray,
-    deposits_col: int,
-    reserves_col: int,
-    bank_start: int,
-    n_banks: int,
-    client_starts: np.ndarray,
-    client_sizes: np.ndarray,
-    client_custodians: np.ndarray,
-    n_custodians: int,
-) -> np.ndarray:
-    """`FedPlumbingModel.bank_positions` as loops (np.bincount adds in index order too).
-
-    Args:
-        balances: the ledger's matrix.
-        deposits_col: the column of deposits held.
-        reserves_col: the column of reserves held.
-        bank_start: the first bank's row.
-        n_banks: the number of banks.
-        client_starts: first row of each client population.
-        client_sizes: size of each client population.
-        client_custodians: every client's custodian, population after population.
-        n_custodians: the number of custodian banks (the first ones).
-    """
-    client_cash, via = np.zeros(n_custodians), np.empty(n_custodians)
-    first = 0
-    for p in range(client_starts.size):
-        size = client_sizes[p]
-        via[:] = 0.0
-        for i in range(size):
-            via[client_custodians[first + i]] += balances[client_starts[p] + i, deposits_col]
-        for c in range(n_custodians):
-            client_cash[c] += via[c]
-        first += size
-    positions = np.empty(n_banks)
-    for b in range(n_banks):
-        positions[b] = balances[bank_start + b, reserves_col]
-    for c in range(n_custodians):
-        positions[c] -= client_cash[c]
-    return positions
-
-
-_bank_positions_kernel = markets.compiled(_bank_positions_loops)

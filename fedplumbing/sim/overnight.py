@@ -87,11 +87,49 @@ class OvernightBook:
         Returns:
             The amount booked ($bn).
         """
-        orders = (lender_rows, lent, lender_rate, borrower_rows, borrowed, borrower_rate)
         if not markets.USE_COMPILED:
-            return self._book_leg_by_leg(label, instrument, *orders, accrual_days)
+            return self._book_leg_by_leg(
+                label,
+                instrument,
+                lender_rows,
+                lent,
+                lender_rate,
+                borrower_rows,
+                borrowed,
+                borrower_rate,
+                accrual_days,
+            )
         k = self._index[instrument]
         factor = accrual_days / 360.0 / 100.0
+        led = self.ledger
+        if not led.debug:
+            # what `Ledger.post_compiled` makes of `apply` below outside debug mode, without
+            # building the closures or converting the arrays (a day books three to five
+            # times; the markets and facilities pass contiguous float64 amounts and rates
+            # and read-only int64 rows, the kinds the kernel is compiled for)
+            asset_col, liability_col = self._column_pairs[k]
+            args = (
+                led.balances,
+                lender_rows,
+                lent,
+                lender_rate,
+                borrower_rows,
+                borrowed,
+                borrower_rate,
+                factor,
+                self._receivable[k],
+                self._payable[k],
+                asset_col,
+                liability_col,
+            )
+            booked = _book_kernel(*args, self.payments.kernel_args())
+            if booked == NEED_WEIGHTS:
+                self.payments.public_deposit_weights(led.balances)
+                booked = _book_kernel(*args, self.payments.kernel_args())
+            if booked <= 0:
+                return 0.0
+            led.flows[label] += booked
+            return booked
         orders = (
             np.ascontiguousarray(lender_rows, dtype=np.int64),
             np.ascontiguousarray(lent, dtype=float),
@@ -100,24 +138,9 @@ class OvernightBook:
             np.ascontiguousarray(borrowed, dtype=float),
             np.ascontiguousarray(borrower_rate, dtype=float),
         )
-        led = self.ledger
-        debug = led.debug
-        if not debug:
-            # what `Ledger.post_compiled` makes of `apply` below outside debug mode, without
-            # building the closures (a day books three to five times)
-            asset_col, liability_col = self._column_pairs[k]
-            args = (led.balances, *orders, factor, self._receivable[k], self._payable[k])
-            booked = _book_kernel(*args, asset_col, liability_col, self.payments.kernel_args())
-            if booked == NEED_WEIGHTS:
-                self.payments.public_deposit_weights(led.balances)
-                booked = _book_kernel(*args, asset_col, liability_col, self.payments.kernel_args())
-            if booked <= 0:
-                return 0.0
-            led.flows[label] += booked
-            return booked
         # in debug mode the kernel runs on copies, checked against the reference
-        receivable = self._receivable[k].copy() if debug else self._receivable[k]
-        payable = self._payable[k].copy() if debug else self._payable[k]
+        receivable = self._receivable[k].copy()
+        payable = self._payable[k].copy()
         booked = 0.0
 
         def apply(balances: np.ndarray) -> dict[str, float]:
@@ -134,8 +157,7 @@ class OvernightBook:
             return self._book_leg_by_leg(label, instrument, *orders, accrual_days)
 
         self.ledger.post_compiled(apply, reference)
-        if debug:
-            _check_same(label, receivable, self._receivable[k], payable, self._payable[k])
+        _check_same(label, receivable, self._receivable[k], payable, self._payable[k])
         return 0.0 if booked <= 0 else booked
 
     def _book_leg_by_leg(

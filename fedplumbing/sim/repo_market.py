@@ -26,6 +26,11 @@ from fedplumbing.sim.payments import FED
 if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
 
+#: The Fed's row as the lender of its repo operations, read-only like the other books' rows
+#: (a writable one would load a second specialisation of the booking kernel).
+_FED_ROW = np.array([FED])
+_FED_ROW.flags.writeable = False
+
 
 def collateral_capacity(
     model: FedPlumbingModel, rows: slice | np.ndarray, haircut: float
@@ -70,11 +75,13 @@ def pledge_for(
     debug = led.debug
     pledged = led.pledged.copy(order="F") if debug else led.pledged
     custody = led.held_as_collateral.copy(order="F") if debug else led.held_as_collateral
+    # the arrays go to the kernel as they are (no conversions, this runs every day): the
+    # repo market and the SRF pass read-only int64 rows and contiguous float64 amounts
     ok = _pledge_kernel(
-        np.ascontiguousarray(borrower_rows, dtype=np.int64),
-        np.ascontiguousarray(borrowed, dtype=float),
-        np.ascontiguousarray(lender_rows, dtype=np.int64),
-        np.ascontiguousarray(lent, dtype=float),
+        borrower_rows,
+        borrowed,
+        lender_rows,
+        lent,
         haircut,
         led.balances,
         led.rehypothecable,
@@ -182,7 +189,7 @@ class RepoMarket:
             model.overnight.book(
                 "Fed repo operations",
                 "fed_repo",
-                np.array([FED]),
+                _FED_ROW,
                 np.array([fed_fill]),
                 np.array([fed_rate]),
                 bid_rows,
@@ -223,7 +230,7 @@ def order_book(model: FedPlumbingModel) -> tuple[np.ndarray, ...]:
         ),
         c.switch_spread_bp / 100.0,
         first,
-        model.bank_positions()[:n_active],
+        model.bank_position_inputs(),
         banks["lclor"][:n_active],
         banks["shock_sd"][:n_active],
         model.bank_cost_today()[:n_active],
@@ -326,7 +333,7 @@ def _order_book_loops(
     mmf_terms: tuple[float, float, float, float],
     switch_spread: float,
     bank_first: int,
-    reserves: np.ndarray,
+    positions: tuple,
     lclor: np.ndarray,
     shock_sd: np.ndarray,
     cost: np.ndarray,
@@ -357,7 +364,9 @@ def _order_book_loops(
         mmf_terms: (ON RRP rate, liquidity buffer, largest repo share, ON RRP cap).
         switch_spread: what repo must pay over the premium for cash to leave the ON RRP.
         bank_first: ledger row of the first (repo-active) bank.
-        reserves: the repo-active banks' reserve positions ($bn).
+        positions: `FedPlumbingModel.bank_position_inputs()`: the banks' reserve positions
+            are computed here (`bank.positions_kernel`, the first `lclor.size` of them
+            repo-active), which saves a compiled call and the loading of its kernel.
         lclor: their lowest comfortable levels ($bn).
         shock_sd: s.d. of their end-of-day payment shocks ($bn).
         cost: their balance-sheet costs (percent).
@@ -375,6 +384,7 @@ def _order_book_loops(
         (ask amounts, ask rates, bid amounts, bid rates).
     """
     on_rrp, buffer, max_repo_share, on_rrp_cap = mmf_terms
+    reserves = bank_module.positions_kernel(*positions)[: lclor.size]
     n_mmf, n_banks, k_max = premium.size, reserves.size, SHORTFALL_PROBABILITIES.size
     n_ask = 3 * n_mmf + n_banks * k_max + 1
     ask_qty, ask_rate = np.empty(n_ask), np.empty(n_ask)

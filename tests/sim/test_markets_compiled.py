@@ -66,6 +66,29 @@ def test_compiled_equals_numpy_on_bank_schedules(seed):
     assert_identical(numpy_result, compiled)
 
 
+@settings(max_examples=200, deadline=None)
+@given(orders, orders, st.integers(2, 60), st.floats(-0.9, 0.9))
+def test_session_prices_in_any_order_give_the_same_percentiles(bids, asks, sessions, imbalance):
+    """Falling session prices take the kernel's run-by-run ordering, others its insertion
+    sort (a negative imbalance makes prices rise); both give numpy's stable sort."""
+    bq, br = map(np.array, zip(*bids, strict=True))
+    aq, ar = map(np.array, zip(*asks, strict=True))
+    assert_identical(*both(bq, br, aq, ar, sessions, imbalance))
+
+
+@pytest.mark.parametrize("imbalance", [-0.5, 0.5])
+def test_percentiles_of_rising_and_falling_session_prices(imbalance):
+    """Session prices spread over several levels, rising or falling, with ties."""
+    rng = np.random.default_rng(3)
+    bq, br = rng.exponential(2.0, 300), 2.0 + rng.integers(0, 30, 300) * 0.01
+    aq, ar = rng.exponential(2.0, 300), 1.9 + rng.integers(0, 30, 300) * 0.01
+    numpy_result, compiled = both(bq, br, aq, ar, 40, imbalance)
+    prices = numpy_result.session_rates
+    assert np.unique(prices).size > 3  # several clearing levels, hence ties too
+    assert (np.all(np.diff(prices) <= 0)) == (imbalance > 0)
+    assert_identical(numpy_result, compiled)
+
+
 def test_compiled_no_trade_and_no_orders():
     assert_identical(*both(np.array([50.0]), np.array([1.0]), np.array([60.0]), np.array([2.0])))
     assert_identical(*both(np.zeros(3), np.ones(3), np.array([60.0]), np.array([2.0])))
@@ -727,8 +750,15 @@ def test_compiled_fed_funds_order_book_equals_numpy(seed, monkeypatch):
     capacity = np.where(foreign, rng.exponential(3.0, reserves.size), 0.0)
     capacity[:3] = (-1.0, np.nan, 1e-320)  # none of them arbitrages at a share of 0.3
     arb_cost = rng.exponential(0.05, reserves.size)
+    # the positions' inputs: reserves, then four clients' cash at three custodian banks
+    n = reserves.size
+    balances = np.zeros((n + 4, 2), order="F")
+    balances[:n, 1] = reserves
+    balances[n:, 0] = (1.5, -0.5, 2.0, 0.25)
+    client_starts, client_sizes = np.array([n, n + 2]), np.array([2, 2])
+    positions = (balances, 0, 1, 0, n, client_starts, client_sizes, np.array([0, 1, 0, 2]), 3)
     for share in (1.0, 0.3):
-        args = (fhlb_cash, 3, 4.3, 0.8, reserves, lclor, shock_sd, cost, 4.4, penalty)
+        args = (fhlb_cash, 3, 4.3, 0.8, positions, lclor, shock_sd, cost, 4.4, penalty)
         args = (*args, 120, 20, capacity, arb_cost, share)
         compiled = ff._order_book_kernel(*args)
         monkeypatch.setattr(markets, "USE_COMPILED", False)
@@ -779,3 +809,36 @@ def test_compiled_repo_order_book_equals_numpy(monkeypatch):
     ask_qty, bid_qty, elastic = reference[0], reference[3], reference[6]
     assert np.count_nonzero(ask_qty > 0) > 10 and np.count_nonzero(bid_qty > 0) > 3
     assert 0 < np.count_nonzero(elastic) < model.dealers.size  # dealers with and without need
+
+
+def test_books_pass_read_only_rows_and_contiguous_amounts(monkeypatch):
+    """The markets and facilities hand `OvernightBook.book` arrays of one kind each.
+
+    The booking kernel takes them as they are: rows of another kind (writable, say) would
+    load a second compiled specialisation of it in every process.
+    """
+    from fedplumbing.sim.config import apply_overrides, load_scenario
+    from fedplumbing.sim.overnight import OvernightBook
+    from fedplumbing.sim.run import simulate
+
+    seen = []
+    book = OvernightBook.book
+
+    def recording(self, label, instrument, *arrays_and_days):
+        seen.append((label, arrays_and_days[:-1]))
+        return book(self, label, instrument, *arrays_and_days)
+
+    monkeypatch.setattr(OvernightBook, "book", recording)
+    cfg = apply_overrides(
+        load_scenario("default"),
+        {"population.banks": 40, "population.fed_funds_active_banks": 20},
+    )
+    simulate(cfg, 0, days=5)
+    assert {"repo", "fed funds", "ON RRP"} <= {label for label, _ in seen}
+    for label, arrays in seen:
+        for i, array in enumerate(arrays):
+            assert array.flags.c_contiguous, label
+            if i in (0, 3):  # lender rows, borrower rows
+                assert array.dtype == np.int64 and not array.flags.writeable, label
+            else:
+                assert array.dtype == np.float64, label
