@@ -152,9 +152,8 @@ class FedPlumbingModel(mesa.Model):
 
     # ------------------------------------------------------------------ day context
     def _set_day(self, day: int) -> None:
-        cal = self.calendar
         self.date: dt.date = self._dates[day]
-        self.flags = cal.flags_on(day)
+        self.flags = self.calendar.flags_view(day)  # read-only, shared by days alike
         self.accrual_days_today = self._accrual_days[day]
         self.rates_today: AdministeredRates = self.driver.rates(self)
 
