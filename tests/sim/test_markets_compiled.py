@@ -627,6 +627,51 @@ def test_compiled_interest_equals_its_legs(weights_known, monkeypatch):
     led.balances[...] = opening
 
 
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_interest_and_private_income_equal_their_legs(weights_known, monkeypatch):
+    """interest._interest_income_loops: the interest postings, then the private income's."""
+    from fedplumbing.sim import interest, private_income
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _small_model()
+    led, pay, dealers, mmfs = model.ledger, model.payments, model.dealers, model.mmfs
+    opening = led.balances.copy(order="F")
+    equity = float(led.equity(0))
+    rng = np.random.default_rng(5)
+    rate, factor = private_income.carry_rate_and_factor(model)
+    cases = [
+        (4.0, 0.0001, 0.5, 0.2, equity - 10.0),  # a surplus to remit
+        (4.0, 0.0001, 0.5, 0.2, equity + 10.0),  # none
+        (4.0, 0.0003, 0.0, 0.0, equity - 1.0),  # no SOMA or MBS interest
+        (0.0, 0.0001, 0.5, -0.3, equity),
+    ]
+    for case in cases:
+        out = np.zeros(3)
+        books = rng.uniform(0.0, 50.0, dealers.size)
+        income = rng.normal(0.0, 0.01, mmfs.size)
+
+        def setup(books=books, income=income):
+            led.balances[...] = opening
+            led.balances[dealers.rows, led.asset("hf_repo")] = books
+            led.balances[mmfs.rows, led.equity_col] = income
+
+        def compiled(case=case, out=out):
+            args = (model.banks.rows.start, model.banks.size, *case, out)
+            args += private_income.kernel_args(model, rate, factor)
+            labels = interest.INTEREST_LABELS + private_income.INCOME_LABELS
+            pay.post_compiled(labels, interest._interest_income_kernel, args, lambda: None)
+            return tuple(out.tolist())
+
+        def reference(case=case):
+            returned = interest._post_leg_by_leg(model, *case)
+            private_income._distribute_leg_by_leg(model, rate, factor)
+            return returned
+
+        _compare_postings(model, [setup], reference, compiled, weights_known)
+        assert led.flows["dealer carry"] > 0 and led.flows["MMF dividends"] != 0
+    led.balances[...] = opening
+
+
 def test_debug_model_runs_the_new_kernels():
     """A debug-mode run checks every compiled posting against its legs, day after day."""
     model = _debug_model()
