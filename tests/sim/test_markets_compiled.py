@@ -742,6 +742,46 @@ def test_compiled_auction_day_equals_its_legs(weights_known, monkeypatch):
     led.balances[...] = opening
 
 
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_settlement_equals_auctions_then_distribution(weights_known, monkeypatch):
+    """securities._settlement_loops: both auctions, then dealers' sales, bit for bit."""
+    from fedplumbing.sim import securities
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _small_model()
+    led, dealers = model.ledger, model.dealers
+    opening = led.balances.copy(order="F")
+    rng = np.random.default_rng(6)
+    fraction = 1.0 - 0.5 ** (1.0 / model.config.dealers.distribution_days)
+    cases = [
+        {"bills": (35.0, 120.0), "coupons": (0.0, 0.0)},
+        {"bills": (0.0, 0.0), "coupons": (20.0, 90.0)},
+        {"bills": (10.0, 60.0), "coupons": (15.0, 0.0)},
+        {"bills": (1e9, 50.0), "coupons": (5.0, 40.0)},
+        {"bills": (0.0, 0.0), "coupons": (0.0, 0.0)},  # the sales alone
+    ]
+    for auctions in cases:
+        excess = {kind: rng.normal(0.0, 5.0, dealers.size) for kind in ("bills", "coupons")}
+
+        def setup(excess=excess):
+            led.balances[...] = opening
+            for kind, shift in excess.items():
+                led.balances[dealers.rows, led.asset(kind)] = dealers[f"normal_{kind}"] + shift
+
+        def compiled(auctions=auctions):
+            securities._settle_compiled(model, auctions)
+
+        def reference(auctions=auctions):
+            for kind, (maturing, gross) in auctions.items():
+                securities.redeem_private(model, kind, maturing)
+                securities.settle_auction(model, kind, gross)
+            securities._distribute_leg_by_leg(model, fraction)
+
+        _compare_postings(model, [setup], reference, compiled, weights_known)
+        assert led.flows[securities.DISTRIBUTION_LABEL] > 0
+    led.balances[...] = opening
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_compiled_equals_numpy_when_sessions_clear_at_many_levels(seed):
     """A steep book: sessions clear at many distinct levels, with empty levels between.
