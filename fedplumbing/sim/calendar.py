@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -262,6 +263,8 @@ def _day_in_months(months: np.ndarray, day: int) -> np.ndarray:
 
 #: `Calendar.day_names` by flags (a few dozen combinations occur; the names are asked daily).
 _NAMES_BY_FLAGS: dict[tuple[bool, ...], list[str]] = {}
+#: `Calendar.flags_view` of each combination of flags met so far.
+_VIEWS_BY_FLAGS: dict[tuple[bool, ...], MappingProxyType[str, bool]] = {}
 
 
 def _empty_bool(n: int) -> np.ndarray:
@@ -482,6 +485,19 @@ class Calendar:
     def flags_on(self, i: int) -> dict[str, bool]:
         """All boolean flags of day ``i`` (for display)."""
         return dict(zip(_FLAG_FIELDS, self._flags_row(i), strict=True))
+
+    def flags_view(self, i: int) -> MappingProxyType[str, bool]:
+        """`flags_on(i)` as a read-only mapping shared by all days with the same flags.
+
+        The model reads it every day; sharing spares building a dict a day.
+        """
+        flags = self._flags_row(i)
+        view = _VIEWS_BY_FLAGS.get(flags)
+        if view is None:
+            view = _VIEWS_BY_FLAGS[flags] = MappingProxyType(
+                dict(zip(_FLAG_FIELDS, flags, strict=True))
+            )
+        return view
 
     def _flags_row(self, i: int) -> tuple[bool, ...]:
         """The flags of day ``i`` as a tuple in `_FLAG_FIELDS` order."""

@@ -45,7 +45,11 @@ from fedplumbing.sim.soma import (
     NEW_COUPON_MIX,
     MaturityLadder,
 )
-from fedplumbing.sim.term_premium import ladder_ten_year_equivalents, term_premium_change_bp
+from fedplumbing.sim.term_premium import (
+    ladder_ten_year_equivalents,
+    ladder_teq_weights,
+    term_premium_change_bp,
+)
 
 if TYPE_CHECKING:
     from fedplumbing.sim.config import ScenarioConfig
@@ -152,6 +156,12 @@ class TreasuryDebtBlock:
         self.private_bill_share = 0.0
         self.interest_cost_today = 0.0
         self.debt_total = 0.0
+        # What `update` reads of each private ladder, kept until that ladder changes (bills
+        # change on about two days in three, coupons on one in three): its total, its
+        # maturity-weighted years, its 10-year equivalents and (coupons) its interest. The
+        # same reductions of the same arrays, so the same floats as computing them daily.
+        self._bill_stats: tuple[float, np.float64, np.float64] | None = None
+        self._coupon_stats: tuple[float, np.float64, np.float64, float] | None = None
 
     # ------------------------------------------------------------------ state
     def gdp_on(self, date: dt.date) -> float:
@@ -181,6 +191,7 @@ class TreasuryDebtBlock:
             ini.private_coupons,
         )
         self.coupon_rate[:] = rate0
+        self._bill_stats = self._coupon_stats = None
         self.teq_to_gdp0 = self._teq() / t.gdp
 
     def _teq(self) -> float:
@@ -198,6 +209,7 @@ class TreasuryDebtBlock:
             if held > 0:
                 self.coupon_rate[slot] = (c[slot] * self.coupon_rate[slot] + add * rate) / held
             c[slot] = held
+        self._coupon_stats = None
 
     def _age(self, rate: float) -> None:
         """A month passes: refinance what matured in kind, at today's coupon yield."""
@@ -207,20 +219,53 @@ class TreasuryDebtBlock:
         self.coupon_rate[:-1] = self.coupon_rate[1:]
         self.private.buy_bills(bills0)
         self._add_coupons(coupons0, rate)
+        self._bill_stats = self._coupon_stats = None
 
     def _follow(self, kind: str, target: float, rate: float) -> None:
         """Move the private `kind` holdings to `target` ($bn): add new issues or shrink."""
         assert self.private is not None
-        ladder = self.private.bills if kind == "bills" else self.private.coupons
+        bills = kind == "bills"
+        ladder = self.private.bills if bills else self.private.coupons
         target = max(target, 0.0)
-        held = float(ladder.sum())
+        held = self._bills()[0] if bills else self._coupons()[0]  # float(ladder.sum())
         if target > held:
-            if kind == "bills":
+            if bills:
                 self.private.buy_bills(target - held)
             else:
                 self._add_coupons(target - held, rate)
         elif target < held:
             ladder *= target / held
+        else:
+            return
+        if bills:
+            self._bill_stats = None
+        else:
+            self._coupon_stats = None
+
+    def _bills(self) -> tuple[float, np.float64, np.float64]:
+        """The private bills' total, maturity-weighted years and 10-year equivalents."""
+        if self._bill_stats is None:
+            assert self.private is not None
+            bills = self.private.bills
+            self._bill_stats = (
+                float(bills.sum()),
+                bills @ BILL_YEARS,
+                bills @ ladder_teq_weights(TEQ_YIELD)[0],
+            )
+        return self._bill_stats
+
+    def _coupons(self) -> tuple[float, np.float64, np.float64, float]:
+        """The private coupons' total, years, 10-year equivalents and interest (rate x $bn)."""
+        if self._coupon_stats is None:
+            assert self.private is not None
+            coupons = self.private.coupons
+            self._coupon_stats = (
+                float(coupons.sum()),
+                coupons @ COUPON_YEARS,
+                coupons @ ladder_teq_weights(TEQ_YIELD)[1],
+                float(coupons @ self.coupon_rate),
+            )
+        return self._coupon_stats
 
     # ------------------------------------------------------------------ the day
     def update(self, model: FedPlumbingModel) -> None:
@@ -238,28 +283,23 @@ class TreasuryDebtBlock:
             self._follow(kind, target, rate)
 
         t = self.config.treasury
-        self.private_teq = self._teq()
+        p_bills, bill_years, bill_teq = self._bills()
+        p_coupons, coupon_years, coupon_teq, private_coupon_interest = self._coupons()
+        self.private_teq = float(bill_teq + coupon_teq)  # self._teq()
         teq_to_gdp = self.private_teq / self.gdp_on(date)
         self.term_premium_bp = term_premium_change_bp(
             teq_to_gdp - self.teq_to_gdp0, 1.0, bp_per_pct_gdp=t.term_premium_bp_per_pct_gdp
         )
         soma = model.fed.soma
-        p_bills, p_coupons = float(self.private.bills.sum()), float(self.private.coupons.sum())
         private = p_bills + p_coupons
         self.private_bill_share = p_bills / private if private > 0 else 0.0
         s_total = soma.treasuries
         self.debt_total = private + s_total
-        years = (
-            self.private.bills @ BILL_YEARS
-            + self.private.coupons @ COUPON_YEARS
-            + soma.bills @ BILL_YEARS
-            + soma.coupons @ COUPON_YEARS
-        )
+        years = bill_years + coupon_years + soma.bills @ BILL_YEARS + soma.coupons @ COUPON_YEARS
         self.treasury_wam_months = 12.0 * years / self.debt_total if self.debt_total > 0 else 0.0
 
         factor = model.accrual_days_today / 360.0 / 100.0
         bills_all = p_bills + float(led.held("bills", FED))
-        private_coupon_interest = float(self.private.coupons @ self.coupon_rate)
         soma_coupon_interest = float(led.held("coupons", FED)) * self.config.fed.soma_coupon_yield
         self.interest_cost_today = factor * (
             bills_all * rates.on_rrp + private_coupon_interest + soma_coupon_interest

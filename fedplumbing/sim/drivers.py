@@ -8,6 +8,7 @@ the agents' behaviour, the markets and the facilities are the same.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Protocol
 
 from fedplumbing.sim import flows, securities
@@ -33,9 +34,22 @@ class Driver(Protocol):
 class PolicyDriver:
     """The Fed and Treasury follow the scenario's rules."""
 
+    def __init__(self) -> None:
+        # the rates last returned and the dates between which they hold (from the last
+        # scheduled change on or before that day to the next one): asked every day, they
+        # change on a handful of days
+        self._rates: AdministeredRates | None = None
+        self._since = self._until = dt.date.min
+
     def rates(self, model: FedPlumbingModel) -> AdministeredRates:
         """The scenario's rates, with its scheduled changes."""
-        return model.fed.rates_on(model.date)
+        date = model.date
+        if self._rates is None or not self._since <= date < self._until:
+            self._rates = model.fed.rates_on(date)
+            changes = [ch.date for ch in model.config.rates.changes]
+            self._since = max((d for d in changes if d <= date), default=dt.date.min)
+            self._until = min((d for d in changes if d > date), default=dt.date.max)
+        return self._rates
 
     def exogenous_flows(self, model: FedPlumbingModel) -> None:
         """Treasury spending and taxes, currency growth, money-fund flows."""

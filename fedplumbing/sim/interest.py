@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fedplumbing.sim import markets
+from fedplumbing.sim import markets, private_income
 from fedplumbing.sim.ledger import ASSET_COLUMN, EQUITY_COLUMN, Leg
 from fedplumbing.sim.payments import CASH_WEIGHTS, FED, PUBLIC, TREASURY, add_cash_legs
 
@@ -103,7 +103,9 @@ def _overnight_interest_due(model: FedPlumbingModel) -> tuple[float, float]:
     return model.overnight.interest_due(FED)
 
 
-def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
+def accrue(
+    model: FedPlumbingModel, fed_equity_at_open: float, *, with_private_income: bool = False
+) -> float:
     """Post today's interest flows and remittance; return the Fed's net income today ($bn).
 
     Interest on overnight positions (ON RRP, repo, SRF, window) is booked when they unwind,
@@ -112,6 +114,14 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
     ``model.fed.remitted_today``. Compiled, one kernel (`_interest_loops`) makes the four
     postings; the numpy path, and the reference it is checked against in debug mode, is
     `_post_leg_by_leg`.
+
+    Args:
+        model: the model.
+        fed_equity_at_open: the Fed's equity before today's first posting.
+        with_private_income: then post the private sector's income too, as
+            `private_income.distribute` does (nothing in between reads what it posts).
+            Compiled, one kernel (`_interest_income_loops`) makes both runs of postings:
+            one kernel fewer to load, one call fewer a day.
     """
     cfg, led = model.config, model.ledger
     rates = model.rates_today
@@ -127,15 +137,31 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
     if markets.USE_COMPILED:
         # [IORB paid, the Fed's equity before remittances, its surplus over capital]
         out = np.zeros(3)
-
-        def reference() -> None:
-            out[:] = _post_leg_by_leg(model, *amounts)
-
         args = (model.banks.rows.start, model.banks.size, *map(float, amounts), out)
-        model.payments.post_compiled(INTEREST_LABELS, _interest_kernel, args, reference)
+        if with_private_income:
+            rate, income_factor = private_income.carry_rate_and_factor(model)
+
+            def reference() -> None:
+                out[:] = _post_leg_by_leg(model, *amounts)
+                private_income._distribute_leg_by_leg(model, rate, income_factor)
+
+            model.payments.post_compiled(
+                INTEREST_LABELS + private_income.INCOME_LABELS,
+                _interest_income_kernel,
+                (*args, *private_income.kernel_args(model, rate, income_factor)),
+                reference,
+            )
+        else:
+
+            def reference() -> None:
+                out[:] = _post_leg_by_leg(model, *amounts)
+
+            model.payments.post_compiled(INTEREST_LABELS, _interest_kernel, args, reference)
         iorb_total, equity, surplus = out.tolist()
     else:
         iorb_total, equity, surplus = _post_leg_by_leg(model, *amounts)
+        if with_private_income:
+            private_income.distribute(model)
 
     # this morning's unwind settled the interest due on yesterday's overnight positions
     received, paid = fed.overnight_interest_due
@@ -289,3 +315,76 @@ def _interest_loops(
 
 
 _interest_kernel = markets.compiled(_interest_loops)
+
+
+#: The number of interest postings (a constant in the compiled kernel).
+_N_INTEREST = len(INTEREST_LABELS)
+
+
+def _interest_income_loops(
+    balances: np.ndarray,
+    first: int,
+    bank_start: int,
+    n_banks: int,
+    iorb_rate: float,
+    factor: float,
+    treasury_interest: float,
+    mbs_income: float,
+    fed_capital: float,
+    out: np.ndarray,
+    carry_rate: float,
+    income_factor: float,
+    dealer_start: int,
+    n_dealers: int,
+    mmf_start: int,
+    n_mmfs: int,
+    posted: np.ndarray,
+    amounts: np.ndarray,
+    cash: tuple,
+) -> int:
+    """`_interest_loops`, then `private_income._income_loops`: postings 0-3, then 4-5.
+
+    The arguments are those of `_interest_loops` up to `out`, then those of `_income_loops`
+    after `first` up to `posted`; `posted` and `amounts` have one entry per posting of both.
+
+    Returns:
+        -1 when done, or the posting to resume from once the public's deposit weights are
+        computed (that posting is left untouched).
+    """
+    n_interest = _N_INTEREST
+    if first < n_interest:
+        resume = _interest_kernel(
+            balances,
+            first,
+            bank_start,
+            n_banks,
+            iorb_rate,
+            factor,
+            treasury_interest,
+            mbs_income,
+            fed_capital,
+            out,
+            posted[:n_interest],
+            amounts[:n_interest],
+            cash,
+        )
+        if resume >= 0:
+            return resume
+        first = n_interest
+    resume = private_income._income_kernel(
+        balances,
+        first - n_interest,
+        carry_rate,
+        income_factor,
+        dealer_start,
+        n_dealers,
+        mmf_start,
+        n_mmfs,
+        posted[n_interest:],
+        amounts[n_interest:],
+        cash,
+    )
+    return resume if resume < 0 else resume + n_interest
+
+
+_interest_income_kernel = markets.compiled(_interest_income_loops)

@@ -52,9 +52,12 @@ class DailyRecorder:
         effr = _pct(fed_funds)
         srf_rate = r.srf if m.config.fed.srf_enabled else float("nan")
         dealers = m.dealers.rows
+        srf_dealers, srf_banks = fac.get("srf_dealers", 0.0), fac.get("srf_banks", 0.0)
+        _, soma_bill_share, soma_wam_years = m.fed.soma.treasury_stats()
+        median_sofr = sofr[50.0]
         row = {
             "date": m.date,
-            "sofr": sofr[50.0],
+            "sofr": median_sofr,
             "sofr_p1": sofr[1.0],
             "sofr_p25": sofr[25.0],
             "sofr_p75": sofr[75.0],
@@ -73,17 +76,15 @@ class DailyRecorder:
             "fed_assets": float(b[FED, self._asset_columns].sum()),
             "soma_treasuries": float(b[FED, bills] + b[FED, coupons]),
             "soma_mbs": float(b[FED, self._mbs_a]),
-            "srf_take_up": fac.get("srf_dealers", 0.0) + fac.get("srf_banks", 0.0),
+            "srf_take_up": srf_dealers + srf_banks,
             "discount_window_take_up": fac.get("discount_window", 0.0),
-            "fed_repo_ops": float(b[FED, self._fed_repo_a])
-            - fac.get("srf_dealers", 0.0)
-            - fac.get("srf_banks", 0.0),
+            "fed_repo_ops": float(b[FED, self._fed_repo_a]) - srf_dealers - srf_banks,
             "fire_sale_funding": fac.get("fire_sale", 0.0),
             "bank_assets": bank_assets,
             "reserves_to_assets": reserves / bank_assets if bank_assets > 0 else float("nan"),
             "repo_volume": repo.volume,
             "ff_volume": fed_funds.volume,
-            "repo_spread_bp": (sofr[50.0] - r.iorb) * 100.0,
+            "repo_spread_bp": (median_sofr - r.iorb) * 100.0,
             "repo_spread_p99_bp": (sofr[99.0] - r.iorb) * 100.0,
             "effr_spread_bp": (effr[50.0] - r.iorb) * 100.0,
             "dealer_inventory": float(b[dealers, bills].sum() + b[dealers, coupons].sum()),
@@ -92,9 +93,9 @@ class DailyRecorder:
             "fed_deferred_asset": max(
                 0.0, m.config.initial.fed_capital - float(b[FED, led.equity_col])
             ),
-            "soma_wam_years": m.fed.wam_years,
+            "soma_wam_years": soma_wam_years,  # m.fed.wam_years
             "drivers": "; ".join(m.calendar.day_names(m.day)),
-            **_policy_columns(m),
+            **_policy_columns(m, soma_bill_share),
         }
         self.last_repo_spread_bp = row["repo_spread_bp"]
         self.last_repo_rate = row["sofr"]
@@ -114,8 +115,13 @@ def _pct(clearing: Clearing) -> dict[float, float]:
     return dict.fromkeys((1.0, 25.0, 50.0, 75.0, 99.0), np.nan)
 
 
-def _policy_columns(m: FedPlumbingModel) -> dict[str, float]:
-    """Fed income by asset and liability, remittances, SOMA mix and the Treasury's debt."""
+def _policy_columns(m: FedPlumbingModel, soma_bill_share: float) -> dict[str, float]:
+    """Fed income by asset and liability, remittances, SOMA mix and the Treasury's debt.
+
+    Args:
+        m: the model.
+        soma_bill_share: ``m.fed.bill_share`` (the caller has it at hand).
+    """
     inc, debt = m.fed.income_today, m.treasury.debt
     return {
         "fed_income_assets": inc.assets,
@@ -127,7 +133,7 @@ def _policy_columns(m: FedPlumbingModel) -> dict[str, float]:
         "fed_expense_iorb": inc.iorb,
         "fed_expense_on_rrp": inc.on_rrp,
         "fed_remittances": m.fed.remitted_today,
-        "soma_bill_share": m.fed.bill_share,
+        "soma_bill_share": soma_bill_share,
         "treasury_interest_cost": debt.interest_cost_today,
         "treasury_wam_months": debt.treasury_wam_months,
         "private_bill_share": debt.private_bill_share,

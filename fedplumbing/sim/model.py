@@ -20,7 +20,7 @@ from fedplumbing.agents.fed import AdministeredRates, Fed
 from fedplumbing.agents.fhlb import FHLB
 from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.agents.treasury import Treasury
-from fedplumbing.sim import interest, markets, private_income
+from fedplumbing.sim import interest, markets
 from fedplumbing.sim.calendar import Calendar, CalendarRules
 from fedplumbing.sim.config import ScenarioConfig
 from fedplumbing.sim.drivers import make_driver
@@ -152,9 +152,8 @@ class FedPlumbingModel(mesa.Model):
 
     # ------------------------------------------------------------------ day context
     def _set_day(self, day: int) -> None:
-        cal = self.calendar
         self.date: dt.date = self._dates[day]
-        self.flags = cal.flags_on(day)
+        self.flags = self.calendar.flags_view(day)  # read-only, shared by days alike
         self.accrual_days_today = self._accrual_days[day]
         self.rates_today: AdministeredRates = self.driver.rates(self)
 
@@ -249,8 +248,8 @@ class FedPlumbingModel(mesa.Model):
         self.facilities.apply_late_payment_shock(self)
         self.facilities.cover_dealers(self)
         self.facilities.cover_banks(self)
-        net_income = interest.accrue(self, fed_equity_at_open)
-        private_income.distribute(self)
+        # interest, then the private sector's income (`private_income.distribute`)
+        net_income = interest.accrue(self, fed_equity_at_open, with_private_income=True)
         self.recorder.record(repo, fed_funds, net_income)
         self.fed.react(self.recorder.last_repo_spread_bp)
         if self.debug:

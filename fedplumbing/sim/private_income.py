@@ -34,26 +34,36 @@ def distribute(model: FedPlumbingModel) -> None:
     Compiled, one kernel (`_income_loops`) works out both and posts them; the numpy path,
     and the reference it is checked against in debug mode, is `_distribute_leg_by_leg`.
     """
+    rate, factor = carry_rate_and_factor(model)
+    if not markets.USE_COMPILED:
+        _distribute_leg_by_leg(model, rate, factor)
+        return
+    model.payments.post_compiled(
+        INCOME_LABELS,
+        _income_kernel,
+        kernel_args(model, rate, factor),
+        lambda: _distribute_leg_by_leg(model, rate, factor),
+    )
+
+
+def carry_rate_and_factor(model: FedPlumbingModel) -> tuple[float, float]:
+    """The repo rate of today's carry (yesterday's SOFR, else IORB) and the accrual factor."""
     factor = model.accrual_days_today / 360.0 / 100.0
     rate = model.recorder.last_repo_rate
     if not np.isfinite(rate):
         rate = model.rates_today.iorb
-    if not markets.USE_COMPILED:
-        _distribute_leg_by_leg(model, rate, factor)
-        return
-    args = (
+    return rate, factor
+
+
+def kernel_args(model: FedPlumbingModel, rate: float, factor: float) -> tuple:
+    """The arguments `_income_loops` takes after `first`, up to `posted`."""
+    return (
         float(rate),
         float(factor),
         model.dealers.rows.start,
         model.dealers.size,
         model.mmfs.rows.start,
         model.mmfs.size,
-    )
-    model.payments.post_compiled(
-        INCOME_LABELS,
-        _income_kernel,
-        args,
-        lambda: _distribute_leg_by_leg(model, rate, factor),
     )
 
 

@@ -281,13 +281,68 @@ def apply(model: FedPlumbingModel) -> None:
         model.last_soma_month = (int(cal.year[day]), int(cal.month[day]))
         soma_month(model)
         tga = float(model.ledger.held("tga", TREASURY))
+    # (maturing, gross) of each auction today; an auction of nothing posts nothing
+    auctions = {"bills": (0.0, 0.0), "coupons": (0.0, 0.0)}
     if cal.is_bill_settlement[day]:
         net = treasury.net_issuance(tga, day, "bills")
-        auction_day(model, "bills", t.bill_rollover, max(net + t.bill_rollover, 0.0))
+        auctions["bills"] = (t.bill_rollover, max(net + t.bill_rollover, 0.0))
     if cal.is_coupon_settlement[day]:
         net = treasury.net_issuance(tga, day, "coupons")
-        auction_day(model, "coupons", t.coupon_rollover, max(net + t.coupon_rollover, 0.0))
+        auctions["coupons"] = (t.coupon_rollover, max(net + t.coupon_rollover, 0.0))
+    if markets.USE_COMPILED:
+        _settle_compiled(model, auctions)
+        return
+    for kind, (maturing, gross) in auctions.items():
+        auction_day(model, kind, maturing, gross)
     dealer_distribution(model)
+
+
+#: Labels of the postings of `_settlement_loops`, in the order they are made.
+SETTLEMENT_LABELS = (
+    "bills redemptions",
+    "bills auction settlement",
+    "coupons redemptions",
+    "coupons auction settlement",
+    DISTRIBUTION_LABEL,
+)
+
+
+def _settle_compiled(model: FedPlumbingModel, auctions: dict[str, tuple[float, float]]) -> None:
+    """Both auctions (`auction_day`), then `dealer_distribution`: one compiled kernel.
+
+    Args:
+        model: the model.
+        auctions: (maturing, gross) of the bill and the coupon auction; (0, 0) for none.
+    """
+    cfg, mmfs, dealers = model.config, model.mmfs, model.dealers
+    fraction = 1.0 - 0.5 ** (1.0 / cfg.dealers.distribution_days)
+    (bills_maturing, bills_gross), (coupons_maturing, coupons_gross) = (
+        auctions["bills"],
+        auctions["coupons"],
+    )
+    args = (
+        float(bills_maturing),
+        float(bills_gross),
+        float(coupons_maturing),
+        float(coupons_gross),
+        mmfs.rows.start,
+        np.ascontiguousarray(mmfs["assets"], dtype=float),
+        dealers.rows.start,
+        np.ascontiguousarray(dealers["share"], dtype=float),
+        float(cfg.treasury.bill_mmf_takedown),
+        float(cfg.treasury.dealer_takedown),
+        fraction,
+        np.ascontiguousarray(dealers["normal_bills"], dtype=float),
+        np.ascontiguousarray(dealers["normal_coupons"], dtype=float),
+    )
+
+    def reference() -> None:
+        for kind, (maturing, gross) in auctions.items():
+            redeem_private(model, kind, maturing)
+            settle_auction(model, kind, gross)
+        _distribute_leg_by_leg(model, fraction)
+
+    model.payments.post_compiled(SETTLEMENT_LABELS, _settlement_kernel, args, reference)
 
 
 def auction_day(model: FedPlumbingModel, kind: str, maturing: float, gross: float) -> None:
@@ -431,3 +486,98 @@ def _auction_loops(
 
 
 _auction_kernel = markets.compiled(_auction_loops)
+
+
+#: The columns of bills and coupons issued (constants in the compiled kernel).
+_BILLS_ISSUED = LIABILITY_COLUMN["bills"]
+_COUPONS_ISSUED = LIABILITY_COLUMN["coupons"]
+
+
+def _settlement_loops(
+    balances: np.ndarray,
+    first: int,
+    bills_maturing: float,
+    bills_gross: float,
+    coupons_maturing: float,
+    coupons_gross: float,
+    mmf_start: int,
+    mmf_assets: np.ndarray,
+    dealer_start: int,
+    dealer_share: np.ndarray,
+    mmf_takedown: float,
+    dealer_takedown: float,
+    fraction: float,
+    normal_bills: np.ndarray,
+    normal_coupons: np.ndarray,
+    posted: np.ndarray,
+    amounts: np.ndarray,
+    cash: tuple,
+) -> int:
+    """`_auction_loops` for bills, then for coupons, then `_distribution_loops`.
+
+    Postings 0-1 are the bills' redemptions and auction, 2-3 the coupons', 4 the dealers'
+    sales (`SETTLEMENT_LABELS`); the arguments are those of the three kernels.
+
+    Returns:
+        -1 when done, or the posting to resume from once the public's deposit weights are
+        computed (that posting is left untouched).
+    """
+    if first < 2:
+        resume = _auction_kernel(
+            balances,
+            first,
+            _BILLS_COLUMN,
+            _BILLS_ISSUED,
+            True,
+            bills_maturing,
+            bills_gross,
+            mmf_start,
+            mmf_assets,
+            dealer_start,
+            dealer_share,
+            mmf_takedown,
+            dealer_takedown,
+            posted[0:2],
+            amounts[0:2],
+            cash,
+        )
+        if resume >= 0:
+            return resume
+        first = 2
+    if first < 4:
+        resume = _auction_kernel(
+            balances,
+            first - 2,
+            _COUPONS_COLUMN,
+            _COUPONS_ISSUED,
+            False,
+            coupons_maturing,
+            coupons_gross,
+            mmf_start,
+            mmf_assets,
+            dealer_start,
+            dealer_share,
+            mmf_takedown,
+            dealer_takedown,
+            posted[2:4],
+            amounts[2:4],
+            cash,
+        )
+        if resume >= 0:
+            return resume + 2
+        first = 4
+    resume = _distribution_kernel(
+        balances,
+        first - 4,
+        fraction,
+        dealer_start,
+        normal_bills,
+        normal_coupons,
+        posted[4:5],
+        amounts[4:5],
+        cash,
+    )
+    return resume if resume < 0 else resume + 4
+
+
+_settlement_kernel = markets.compiled(_settlement_loops)

@@ -279,6 +279,18 @@ class MaturityLadder:
             return 0.0
         return float(self.bills @ BILL_YEARS + self.coupons @ COUPON_YEARS) / total
 
+    def treasury_stats(self) -> tuple[float, float, float]:
+        """`treasuries`, `bill_share()` and `wam_years()` at once (the same floats).
+
+        For the daily record: each sum is taken once rather than once per measure.
+        """
+        bills = self.bills.sum()
+        total = float(bills + self.coupons.sum())
+        if total <= 0:
+            return total, 0.0, 0.0
+        wam = float(self.bills @ BILL_YEARS + self.coupons @ COUPON_YEARS) / total
+        return total, float(bills) / total, wam
+
     def wam_months(self) -> float:
         """Weighted-average remaining maturity in months (0 when empty)."""
         return 12.0 * self.wam_years()

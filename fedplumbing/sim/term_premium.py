@@ -72,6 +72,7 @@ __all__ = [
     "TreasuryDebt",
     "TreasuryResponse",
     "ladder_ten_year_equivalents",
+    "ladder_teq_weights",
     "modified_duration",
     "short_duration_scenario",
     "ten_year_equivalents",
@@ -167,6 +168,14 @@ def _ladder_teq_weights(yield_pct: float) -> tuple[np.ndarray, np.ndarray]:
             np.asarray(modified_duration(COUPON_YEARS, yield_pct)) / d10,
         )
     return _DURATION_CACHE[key]
+
+
+def ladder_teq_weights(yield_pct: float) -> tuple[np.ndarray, np.ndarray]:
+    """10-year-equivalent weight per bill slot and per coupon slot at `yield_pct` (read-only use).
+
+    `ladder_ten_year_equivalents` is ``bills @ w_bills + coupons @ w_coupons`` with these.
+    """
+    return _ladder_teq_weights(yield_pct)
 
 
 def ladder_ten_year_equivalents(ladder: MaturityLadder, *, yield_pct: float = 4.0) -> float:

@@ -496,3 +496,14 @@ def test_property_one_month_end_per_month(first: D, nmonths: int) -> None:
     assert np.all(c.month[idx[:-1] + 1] != c.month[idx[:-1]])
     assert np.all(c.month[idx - 1] == c.month[idx])
     assert np.all(c.is_mid_month_coupon | c.is_month_end == c.is_coupon_settlement)
+
+
+def test_flags_view_is_flags_on_read_only_and_shared(cal: Calendar) -> None:
+    for i in range(len(cal)):
+        assert dict(cal.flags_view(i)) == cal.flags_on(i)
+    quarter_ends = [i for i in range(len(cal)) if cal.flags_on(i)["is_quarter_end"]]
+    first, second = (cal.flags_view(i) for i in quarter_ends[:2])
+    if cal.flags_on(quarter_ends[0]) == cal.flags_on(quarter_ends[1]):
+        assert first is second
+    with pytest.raises(TypeError):
+        first["is_quarter_end"] = False  # type: ignore[index]

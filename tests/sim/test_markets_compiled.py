@@ -650,6 +650,51 @@ def test_compiled_interest_equals_its_legs(weights_known, monkeypatch):
     led.balances[...] = opening
 
 
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_interest_and_private_income_equal_their_legs(weights_known, monkeypatch):
+    """interest._interest_income_loops: the interest postings, then the private income's."""
+    from fedplumbing.sim import interest, private_income
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _small_model()
+    led, pay, dealers, mmfs = model.ledger, model.payments, model.dealers, model.mmfs
+    opening = led.balances.copy(order="F")
+    equity = float(led.equity(0))
+    rng = np.random.default_rng(5)
+    rate, factor = private_income.carry_rate_and_factor(model)
+    cases = [
+        (4.0, 0.0001, 0.5, 0.2, equity - 10.0),  # a surplus to remit
+        (4.0, 0.0001, 0.5, 0.2, equity + 10.0),  # none
+        (4.0, 0.0003, 0.0, 0.0, equity - 1.0),  # no SOMA or MBS interest
+        (0.0, 0.0001, 0.5, -0.3, equity),
+    ]
+    for case in cases:
+        out = np.zeros(3)
+        books = rng.uniform(0.0, 50.0, dealers.size)
+        income = rng.normal(0.0, 0.01, mmfs.size)
+
+        def setup(books=books, income=income):
+            led.balances[...] = opening
+            led.balances[dealers.rows, led.asset("hf_repo")] = books
+            led.balances[mmfs.rows, led.equity_col] = income
+
+        def compiled(case=case, out=out):
+            args = (model.banks.rows.start, model.banks.size, *case, out)
+            args += private_income.kernel_args(model, rate, factor)
+            labels = interest.INTEREST_LABELS + private_income.INCOME_LABELS
+            pay.post_compiled(labels, interest._interest_income_kernel, args, lambda: None)
+            return tuple(out.tolist())
+
+        def reference(case=case):
+            returned = interest._post_leg_by_leg(model, *case)
+            private_income._distribute_leg_by_leg(model, rate, factor)
+            return returned
+
+        _compare_postings(model, [setup], reference, compiled, weights_known)
+        assert led.flows["dealer carry"] > 0 and led.flows["MMF dividends"] != 0
+    led.balances[...] = opening
+
+
 def test_debug_model_runs_the_new_kernels():
     """A debug-mode run checks every compiled posting against its legs, day after day."""
     model = _debug_model()
@@ -717,6 +762,46 @@ def test_compiled_auction_day_equals_its_legs(weights_known, monkeypatch):
             securities.settle_auction(model, kind, gross)
 
         _compare_postings(model, [setup], reference, compiled, weights_known)
+    led.balances[...] = opening
+
+
+@pytest.mark.parametrize("weights_known", [False, True])
+def test_compiled_settlement_equals_auctions_then_distribution(weights_known, monkeypatch):
+    """securities._settlement_loops: both auctions, then dealers' sales, bit for bit."""
+    from fedplumbing.sim import securities
+
+    monkeypatch.setattr(markets, "USE_COMPILED", True)
+    model = _small_model()
+    led, dealers = model.ledger, model.dealers
+    opening = led.balances.copy(order="F")
+    rng = np.random.default_rng(6)
+    fraction = 1.0 - 0.5 ** (1.0 / model.config.dealers.distribution_days)
+    cases = [
+        {"bills": (35.0, 120.0), "coupons": (0.0, 0.0)},
+        {"bills": (0.0, 0.0), "coupons": (20.0, 90.0)},
+        {"bills": (10.0, 60.0), "coupons": (15.0, 0.0)},
+        {"bills": (1e9, 50.0), "coupons": (5.0, 40.0)},
+        {"bills": (0.0, 0.0), "coupons": (0.0, 0.0)},  # the sales alone
+    ]
+    for auctions in cases:
+        excess = {kind: rng.normal(0.0, 5.0, dealers.size) for kind in ("bills", "coupons")}
+
+        def setup(excess=excess):
+            led.balances[...] = opening
+            for kind, shift in excess.items():
+                led.balances[dealers.rows, led.asset(kind)] = dealers[f"normal_{kind}"] + shift
+
+        def compiled(auctions=auctions):
+            securities._settle_compiled(model, auctions)
+
+        def reference(auctions=auctions):
+            for kind, (maturing, gross) in auctions.items():
+                securities.redeem_private(model, kind, maturing)
+                securities.settle_auction(model, kind, gross)
+            securities._distribute_leg_by_leg(model, fraction)
+
+        _compare_postings(model, [setup], reference, compiled, weights_known)
+        assert led.flows[securities.DISTRIBUTION_LABEL] > 0
     led.balances[...] = opening
 
 

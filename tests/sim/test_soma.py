@@ -387,3 +387,14 @@ def test_runoff_schedule_steps():
     old = RunoffSchedule.qt_2017_2019()
     assert old.caps_on(date(2018, 10, 15))[:2] == (30.0, 20.0)
     assert old.caps_on(date(2019, 9, 1)).treasury_cap is None
+
+
+def test_treasury_stats_are_the_three_measures_bit_for_bit():
+    """`treasury_stats` is (treasuries, bill_share(), wam_years()), the same floats."""
+    rng = np.random.default_rng(3)
+    for p in (
+        SomaPortfolio.from_mix(5000.0, 0.2, mbs_bn=100.0),
+        SomaPortfolio(bills=rng.random(12) * 7.0, coupons=rng.random(361) * 13.0),
+        SomaPortfolio.from_mix(0.0, 0.0, mbs_bn=1.0),
+    ):
+        assert p.treasury_stats() == (p.treasuries, p.bill_share(), p.wam_years())
