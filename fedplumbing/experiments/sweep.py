@@ -146,7 +146,7 @@ class SweepSummary:
         lost: Runs submitted but lost to the executor (not stored; a rerun retries them).
         not_run: Runs never submitted (executor broken or interrupted).
         previously_failed: Skipped runs whose stored status is ``"failed"``.
-        reasons: Error -> run ids, for failed and lost runs of this session.
+        reasons: Error -> run ids (ascending), for failed and lost runs of this session.
         elapsed_s: Wall time of the session.
 
     """
@@ -661,4 +661,5 @@ def _drive(
         raise
     finally:
         summary.not_run += sum(1 for _ in pending)
-        summary.reasons = dict(reasons)
+        # run ids in order, whatever order the workers finished them in
+        summary.reasons = {reason: sorted(ids) for reason, ids in reasons.items()}
