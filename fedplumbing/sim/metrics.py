@@ -14,6 +14,16 @@ if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
 
 
+#: Facility use below this ($bn, i.e. $1) is what rounding in the postings leaves (an account
+#: overdrawn by 1e-13), not a loan: it is recorded as zero. Balances are not touched.
+FACILITY_DUST = 1e-9
+
+
+def without_dust(amount: float) -> float:
+    """`amount`, or 0.0 when it is below `FACILITY_DUST` in size."""
+    return amount if abs(amount) >= FACILITY_DUST else 0.0
+
+
 class DailyRecorder:
     """Collects one row per day; `frame()` returns them as a DataFrame.
 
@@ -76,10 +86,10 @@ class DailyRecorder:
             "fed_assets": float(b[FED, self._asset_columns].sum()),
             "soma_treasuries": float(b[FED, bills] + b[FED, coupons]),
             "soma_mbs": float(b[FED, self._mbs_a]),
-            "srf_take_up": srf_dealers + srf_banks,
-            "discount_window_take_up": fac.get("discount_window", 0.0),
+            "srf_take_up": without_dust(srf_dealers + srf_banks),
+            "discount_window_take_up": without_dust(fac.get("discount_window", 0.0)),
             "fed_repo_ops": float(b[FED, self._fed_repo_a]) - srf_dealers - srf_banks,
-            "fire_sale_funding": fac.get("fire_sale", 0.0),
+            "fire_sale_funding": without_dust(fac.get("fire_sale", 0.0)),
             "bank_assets": bank_assets,
             "reserves_to_assets": reserves / bank_assets if bank_assets > 0 else float("nan"),
             "repo_volume": repo.volume,
