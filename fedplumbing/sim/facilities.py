@@ -44,6 +44,12 @@ def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label
 
     The collateral hedge funds pledge, which dealers may re-pledge, follows the loans.
     """
+    post_hedge_fund_lending(model, change, label)
+    reset_rehypothecable(model)
+
+
+def post_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label: str) -> None:
+    """The posting of `change_hedge_fund_lending`, without the custody reset that follows."""
     led, pay, dealers = model.ledger, model.payments, model.dealers
     total = change.sum()
     delta = pay.zeros()
@@ -56,7 +62,6 @@ def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label
         Leg(PUBLIC, led.liability("hf_repo"), total),
         amount=float(np.abs(change).sum()),
     )
-    reset_rehypothecable(model)
 
 
 def reset_rehypothecable(model: FedPlumbingModel) -> None:

@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fedplumbing.sim import markets
-from fedplumbing.sim.facilities import change_hedge_fund_lending, reset_rehypothecable
+from fedplumbing.sim.facilities import (
+    change_hedge_fund_lending,
+    post_hedge_fund_lending,
+    reset_rehypothecable,
+)
 from fedplumbing.sim.ledger import ASSET_COLUMN, EQUITY_COLUMN, LIABILITY_COLUMN, Leg
 from fedplumbing.sim.payments import CASH_WEIGHTS, FED, PUBLIC, TREASURY, add_cash_legs
 
@@ -187,19 +191,8 @@ def _post_leg_by_leg(
         treasury_payment(model, "tax receipts", -taxes)
     currency_flow(model, currency)
     if change is not None:
-        pay, led, dealers = model.payments, model.ledger, model.dealers
-        total = change.sum()
-        delta = pay.zeros()
-        delta[dealers.rows] = -change
-        delta[PUBLIC] = total
-        # the posting of `change_hedge_fund_lending` (its custody reset follows in `apply`)
-        pay.pay(
-            HEDGE_FUND_LABEL,
-            delta,
-            Leg(dealers.rows, led.asset("hf_repo"), change),
-            Leg(PUBLIC, led.liability("hf_repo"), total),
-            amount=float(np.abs(change).sum()),
-        )
+        # its custody reset follows in `apply`
+        post_hedge_fund_lending(model, change, HEDGE_FUND_LABEL)
     post_mmf_flows(model, flow)
 
 
