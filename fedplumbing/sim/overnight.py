@@ -122,10 +122,7 @@ class OvernightBook:
                 asset_col,
                 liability_col,
             )
-            booked = _book_kernel(*args, self.payments.kernel_args())
-            if booked == NEED_WEIGHTS:
-                self.payments.public_deposit_weights(led.balances)
-                booked = _book_kernel(*args, self.payments.kernel_args())
+            booked = self._run_book_kernel(args)
             if booked <= 0:
                 return 0.0
             led.flows[label] += booked
@@ -147,10 +144,7 @@ class OvernightBook:
             nonlocal booked
             columns = self._columns[k]
             args = (balances, *orders, factor, receivable, payable, columns[0], columns[1])
-            booked = _book_kernel(*args, self.payments.kernel_args())
-            if booked == NEED_WEIGHTS:
-                self.payments.public_deposit_weights(balances)
-                booked = _book_kernel(*args, self.payments.kernel_args())
+            booked = self._run_book_kernel(args)
             return {} if booked <= 0 else {label: booked}
 
         def reference() -> float:
@@ -159,6 +153,17 @@ class OvernightBook:
         self.ledger.post_compiled(apply, reference)
         _check_same(label, receivable, self._receivable[k], payable, self._payable[k])
         return 0.0 if booked <= 0 else booked
+
+    def _run_book_kernel(self, args: tuple) -> float:
+        """`_book_kernel(*args, cash)`, computing the public's deposit weights if it asks.
+
+        `args` starts with the balances matrix the kernel posts to.
+        """
+        booked = _book_kernel(*args, self.payments.kernel_args())
+        if booked == NEED_WEIGHTS:
+            self.payments.public_deposit_weights(args[0])
+            booked = _book_kernel(*args, self.payments.kernel_args())
+        return booked
 
     def _book_leg_by_leg(
         self,
