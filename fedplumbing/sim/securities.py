@@ -293,7 +293,8 @@ def apply(model: FedPlumbingModel) -> None:
         _settle_compiled(model, auctions)
         return
     for kind, (maturing, gross) in auctions.items():
-        auction_day(model, kind, maturing, gross)
+        redeem_private(model, kind, maturing)
+        settle_auction(model, kind, gross)
     dealer_distribution(model)
 
 
@@ -308,7 +309,9 @@ SETTLEMENT_LABELS = (
 
 
 def _settle_compiled(model: FedPlumbingModel, auctions: dict[str, tuple[float, float]]) -> None:
-    """Both auctions (`auction_day`), then `dealer_distribution`: one compiled kernel.
+    """Both auctions (`redeem_private`, then `settle_auction`), then `dealer_distribution`.
+
+    One compiled kernel (`_settlement_loops`) makes all their postings.
 
     Args:
         model: the model.
@@ -343,39 +346,6 @@ def _settle_compiled(model: FedPlumbingModel, auctions: dict[str, tuple[float, f
         _distribute_leg_by_leg(model, fraction)
 
     model.payments.post_compiled(SETTLEMENT_LABELS, _settlement_kernel, args, reference)
-
-
-def auction_day(model: FedPlumbingModel, kind: str, maturing: float, gross: float) -> None:
-    """`redeem_private(model, kind, maturing)`, then `settle_auction(model, kind, gross)`.
-
-    Compiled, one kernel (`_auction_loops`) makes both postings; the two functions are the
-    numpy path and, in debug mode, the reference it is checked against.
-    """
-    if not markets.USE_COMPILED:
-        redeem_private(model, kind, maturing)
-        settle_auction(model, kind, gross)
-        return
-    cfg, mmfs, dealers = model.config, model.mmfs, model.dealers
-    args = (
-        ASSET_COLUMN[kind],
-        LIABILITY_COLUMN[kind],
-        kind == "bills",
-        float(maturing),
-        float(gross),
-        mmfs.rows.start,
-        np.ascontiguousarray(mmfs["assets"], dtype=float),
-        dealers.rows.start,
-        np.ascontiguousarray(dealers["share"], dtype=float),
-        float(cfg.treasury.bill_mmf_takedown),
-        float(cfg.treasury.dealer_takedown),
-    )
-
-    def reference() -> None:
-        redeem_private(model, kind, maturing)
-        settle_auction(model, kind, gross)
-
-    labels = (f"{kind} redemptions", f"{kind} auction settlement")
-    model.payments.post_compiled(labels, _auction_kernel, args, reference)
 
 
 #: The column of deposits held (a constant in the compiled kernels).

@@ -733,41 +733,11 @@ def test_compiled_late_payment_shock_equals_numpy(monkeypatch):
 
 
 @pytest.mark.parametrize("weights_known", [False, True])
-def test_compiled_auction_day_equals_its_legs(weights_known, monkeypatch):
-    """securities._auction_loops: redemptions, then the auction's settlement, bit for bit."""
-    from fedplumbing.sim import securities
-
-    monkeypatch.setattr(markets, "USE_COMPILED", True)
-    model = _small_model()
-    led = model.ledger
-    opening = led.balances.copy(order="F")
-
-    def setup():
-        led.balances[...] = opening
-
-    cases = [
-        ("bills", 35.0, 120.0),
-        ("bills", 0.0, 80.0),  # nothing maturing
-        ("bills", 1e9, 50.0),  # more maturing than held: all of it is repaid
-        ("coupons", 20.0, 90.0),
-        ("coupons", 15.0, 0.0),  # no auction
-    ]
-    for kind, maturing, gross in cases:
-
-        def compiled(kind=kind, maturing=maturing, gross=gross):
-            securities.auction_day(model, kind, maturing, gross)
-
-        def reference(kind=kind, maturing=maturing, gross=gross):
-            securities.redeem_private(model, kind, maturing)
-            securities.settle_auction(model, kind, gross)
-
-        _compare_postings(model, [setup], reference, compiled, weights_known)
-    led.balances[...] = opening
-
-
-@pytest.mark.parametrize("weights_known", [False, True])
 def test_compiled_settlement_equals_auctions_then_distribution(weights_known, monkeypatch):
-    """securities._settlement_loops: both auctions, then dealers' sales, bit for bit."""
+    """securities._settlement_loops: both auctions, then dealers' sales, bit for bit.
+
+    Each auction (`_auction_loops`) redeems the maturing private securities, then settles.
+    """
     from fedplumbing.sim import securities
 
     monkeypatch.setattr(markets, "USE_COMPILED", True)
@@ -780,7 +750,8 @@ def test_compiled_settlement_equals_auctions_then_distribution(weights_known, mo
         {"bills": (35.0, 120.0), "coupons": (0.0, 0.0)},
         {"bills": (0.0, 0.0), "coupons": (20.0, 90.0)},
         {"bills": (10.0, 60.0), "coupons": (15.0, 0.0)},
-        {"bills": (1e9, 50.0), "coupons": (5.0, 40.0)},
+        {"bills": (1e9, 50.0), "coupons": (5.0, 40.0)},  # more maturing than held
+        {"bills": (0.0, 80.0), "coupons": (15.0, 0.0)},  # nothing maturing; no auction
         {"bills": (0.0, 0.0), "coupons": (0.0, 0.0)},  # the sales alone
     ]
     for auctions in cases:
