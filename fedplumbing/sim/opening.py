@@ -10,6 +10,7 @@ the non-modelled sector) holds whatever the modelled agents do not.
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 
@@ -290,7 +291,7 @@ def fit_opening_on_rrp(
     reserves and ON RRP (May 2022: $3.3T and $2.3T) but inherits a hedge-fund book
     calibrated on 2017-2019 would otherwise see the agents reallocate a trillion dollars on
     the first day. Each trial builds the model with the same seed and runs its first day;
-    the book is found by regula falsi within [0, the parameter's maximum].
+    the book is found by regula falsi within the parameter's allowed range.
 
     Args:
         config: a policy-mode scenario with `initial.fit_on_rrp` set.
@@ -306,7 +307,8 @@ def fit_opening_on_rrp(
     from fedplumbing.sim.model import FedPlumbingModel  # the model imports this module
 
     target = config.initial.on_rrp
-    upper = 5000.0  # the range of initial.hedge_fund_repo
+    bound = {f.name: f.metadata for f in dataclasses.fields(config.initial)}["hedge_fund_repo"]
+    lower, upper = float(bound["lo"]), float(bound["hi"])  # its allowed range
 
     def with_book(book: float) -> ScenarioConfig:
         return apply_overrides(
@@ -322,10 +324,10 @@ def fit_opening_on_rrp(
     tolerance = max(FIT_TOLERANCE, FIT_TOLERANCE_SHARE * target)
     # day one's ON RRP falls as the book grows: keep a bracket [lo, hi] around the book
     # (error > 0 at lo, < 0 at hi) and narrow it by regula falsi, kept off its ends
-    lo, hi = 0.0, upper
+    lo, hi = lower, upper
     err_lo: float | None = None
     err_hi: float | None = None
-    book = min(max(config.initial.hedge_fund_repo, 0.0), upper)
+    book = min(max(config.initial.hedge_fund_repo, lower), upper)
     error = day_one(book) - target
     step = 0.0
     for _ in range(max_trials - 1):
@@ -352,8 +354,8 @@ def fit_opening_on_rrp(
     if abs(error) <= tolerance:
         return with_book(book)
     raise ConfigError(
-        f"initial.on_rrp: no opening hedge-fund book in [0, {upper:,.0f}] $bn makes day one "
-        f"end with {target:,.0f} $bn at the ON RRP (last try {target + error:,.0f} $bn with "
-        f"{book:,.0f} $bn); change initial.on_rrp, initial.mmf_bill_share or "
+        f"initial.on_rrp: no opening hedge-fund book in [{lower:,.0f}, {upper:,.0f}] $bn makes "
+        f"day one end with {target:,.0f} $bn at the ON RRP (last try {target + error:,.0f} $bn "
+        f"with {book:,.0f} $bn); change initial.on_rrp, initial.mmf_bill_share or "
         "initial.mmf_assets, or leave initial.fit_on_rrp off"
     )
