@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fedplumbing.sim.config import config_hash, config_to_dict
+from fedplumbing.sim.metrics import FACILITY_DUST
 
 if TYPE_CHECKING:
     from fedplumbing.sim.run import RunResult
@@ -184,12 +185,10 @@ def _extreme(series: pd.Series, dates: pd.Series, how: str) -> str:
     return f"{series.loc[idx]:,.1f} on {dates.loc[idx]:%Y-%m-%d}"
 
 
-#: Facility use below this ($bn, i.e. $1,000) is rounding left by the postings, not a loan.
-USE_THRESHOLD = 1e-6
-
-
 def _use(take_up: pd.Series) -> str:
-    days = int((take_up > USE_THRESHOLD).sum())
+    # rounding dust is not a day of use (the recorder writes it as 0; a daily frame read
+    # from elsewhere may still carry it)
+    days = int((take_up >= FACILITY_DUST).sum())
     return f"{take_up.sum():,.1f} on {days} day{'' if days == 1 else 's'}"
 
 
