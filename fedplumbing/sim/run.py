@@ -5,6 +5,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +152,33 @@ def keep_freed_memory() -> None:
         pass
 
 
+#: Printed when the model takes long to start: Numba compiles the kernels on first use.
+SLOW_START_MESSAGE = (
+    "fedplumbing: compiling the numerical kernels (first run after an install or an update; "
+    "about a minute, then cached)..."
+)
+
+
+@contextmanager
+def slow_start_notice(enabled: bool, after_s: float = 3.0) -> Iterator[None]:
+    """Say on stderr why the start is slow when it takes more than `after_s` seconds.
+
+    A warm start (kernels loaded from Numba's on-disk cache) takes well under a second; a
+    cold one compiles them first, a minute of silence that would otherwise look like a hang.
+    The timer says nothing when the block ends in time, nor when `enabled` is false.
+    """
+    timer = threading.Timer(
+        after_s, tqdm.write, args=(SLOW_START_MESSAGE,), kwargs={"file": sys.stderr}
+    )
+    timer.daemon = True
+    if enabled:
+        timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def simulate(
     config: ScenarioConfig,
     seed: int | np.random.SeedSequence = 0,
@@ -167,12 +197,26 @@ def simulate(
         progress: show a progress bar on stderr.
         debug: check every posting and the accounting identities every day.
         keep_model: attach the final model to the result.
+
+    Raises:
+        ValueError: if `days` is below 1.
     """
+    if days is not None and days < 1:
+        raise ValueError(f"days: {days} is out of range (allowed: integers >= 1)")
     keep_freed_memory()
-    model = FedPlumbingModel(config, rng=seed, debug=debug)
-    n = len(model.calendar) if days is None else min(days, len(model.calendar))
+    with slow_start_notice(progress):
+        model = FedPlumbingModel(config, rng=seed, debug=debug)
+        n = len(model.calendar) if days is None else min(days, len(model.calendar))
+        model.step()  # the first day loads (or first compiles) most kernels
     for _ in tqdm(
-        range(n), desc=config.name, unit="day", disable=not progress, mininterval=0.5, leave=False
+        range(1, n),
+        desc=config.name,
+        unit="day",
+        disable=not progress,
+        mininterval=0.5,
+        leave=False,
+        total=n,
+        initial=1,
     ):
         model.step()
     daily = model.recorder.frame()

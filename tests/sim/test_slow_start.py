@@ -1,0 +1,40 @@
+"""The notice that explains a slow start (Numba compiling its kernels on first use)."""
+
+import time
+
+import pytest
+
+from fedplumbing.sim.run import SLOW_START_MESSAGE, simulate, slow_start_notice
+
+
+def test_a_slow_start_is_explained_on_stderr(capsys):
+    with slow_start_notice(True, after_s=0.05):
+        time.sleep(0.3)
+    err = capsys.readouterr().err
+    assert SLOW_START_MESSAGE in err
+    assert "compiling" in err
+
+
+def test_a_quick_start_prints_nothing(capsys):
+    with slow_start_notice(True, after_s=1.0):
+        pass
+    time.sleep(1.2)  # past the deadline: the cancelled timer must stay silent
+    assert capsys.readouterr().err == ""
+
+
+def test_no_notice_when_progress_is_off(capsys):
+    with slow_start_notice(False, after_s=0.05):
+        time.sleep(0.3)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_runs_every_day_and_matches_a_quiet_run(small_default):
+    quiet = simulate(small_default, 4, days=12)
+    shown = simulate(small_default, 4, days=12, progress=True)
+    assert len(shown.daily) == 12
+    assert shown.daily.equals(quiet.daily)
+
+
+def test_zero_days_is_refused(small_default):
+    with pytest.raises(ValueError, match="days: 0 is out of range"):
+        simulate(small_default, 4, days=0)
