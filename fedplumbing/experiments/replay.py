@@ -249,6 +249,8 @@ def demand_curve(frame: pd.DataFrame, ratio: str, spread: str) -> pd.DataFrame:
     x = frame[ratio] * 100.0
     y = frame[spread]
     ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():  # e.g. a replay of a few days: nothing to bin
+        return pd.DataFrame({"median": [], "count": []})
     bins = np.arange(np.floor(x[ok].min() * 2) / 2, x[ok].max() + 0.5, 0.5)
     cut = pd.cut(x[ok], bins)
     return y[ok].groupby(cut, observed=True).agg(["median", "count"])

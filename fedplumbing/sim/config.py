@@ -22,6 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from fedplumbing.sim.calendar import business_days
+
 SCENARIO_PACKAGE = "fedplumbing.experiments.scenarios"
 
 
@@ -582,6 +584,11 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
     """Check cross-field rules; return the config unchanged or raise ConfigError."""
     if cfg.end < cfg.start:
         raise ConfigError(f"end: {cfg.end} is before start {cfg.start}; allowed: end >= start")
+    if business_days(cfg.start, cfg.end).size == 0:
+        raise ConfigError(
+            f"end: no business day from start {cfg.start} to end {cfg.end} (weekends and "
+            "Federal Reserve holidays); allowed: a range with at least one business day"
+        )
     r = cfg.rates
     _check_rates("rates.", r.iorb, r.on_rrp, r.srf, r.discount)
     iorb, on_rrp, srf, disc = r.iorb, r.on_rrp, r.srf, r.discount

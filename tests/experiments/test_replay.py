@@ -241,6 +241,25 @@ def test_cli_replay(tmp_path):
     assert main(["replay", "--start", "2019-13-01", "-q"]) == 2
 
 
+def test_a_one_day_replay_writes_its_report(tmp_path):
+    """Too short for most checks (no weeks, no demand curve), yet a report, not a crash."""
+    result = run_replay(replay_config("replay", dt.date(2019, 12, 24), dt.date(2019, 12, 24)), 0)
+    assert len(result.daily) == 1
+    write_replay(result, tmp_path, counterfactuals=False)
+    assert "Overall:" in (tmp_path / "validation.md").read_text()
+
+
+def test_a_range_without_business_days_is_refused(tmp_path, capsys):
+    from fedplumbing.sim.cli import main
+
+    out = tmp_path / "out"
+    argv = ["replay", "--start", "2019-12-25", "--end", "2019-12-25", "--out", str(out), "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "end: no business day" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------- counterfactuals
 def test_srf_caps_the_spike():
     """With an SRF at IOER + 10 bp and no stigma nobody pays much more than that."""

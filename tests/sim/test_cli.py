@@ -94,6 +94,7 @@ RUN_ERRORS = [
     (["--set", "rates.on_rrp=1.75"], "rates.on_rrp"),
     (["--set", "fed.treasury_cap=-10"], "fed.treasury_cap"),
     (["--set", "end=2017-06-30"], "end"),
+    (["--set", "start=2019-12-25", "--set", "end=2019-12-25"], "end: no business day"),
     (["--set", "fed.treasury_cap"], "--set"),
     (["--days", "0"], "--days"),
     (["--days", "ten"], "--days"),
