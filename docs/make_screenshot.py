@@ -5,7 +5,7 @@ headless Chromium through Playwright (the same path as the browser tests), runs 
 scenario to a corporate tax day and saves a full-page PNG::
 
     python docs/make_screenshot.py                 # -> docs/img/app.png
-    python docs/make_screenshot.py --tax-days 5 --out /tmp/app.png
+    python docs/make_screenshot.py --tax-days 3 --out /tmp/app.png
 
 Needs the ``app`` and ``test`` extras (solara, playwright) and ``/usr/bin/chromium``
 (override with ``FEDPLUMBING_CHROMIUM``). Nothing is fetched from the internet.
@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "app.png")
     parser.add_argument(
-        "--tax-days", type=int, default=5, help="corporate tax days to run through (default: 5)"
+        "--tax-days",
+        type=int,
+        default=8,
+        help="corporate tax days to run through (default: 8, the lesson's 17 June 2019)",
     )
     ns = parser.parse_args(argv)
     port = free_port()

@@ -184,6 +184,24 @@ def test_explanation_names_the_days_drivers(tax_day_model: TeachingModel) -> Non
     assert teaching.day_title(fresh).startswith("Day 0 of")
 
 
+def test_explanation_says_who_left_the_on_rrp(tax_day_model: TeachingModel) -> None:
+    """The ON RRP change is split by holder, and the parts add up to the change."""
+    line = next(x for x in teaching.explain_day(tax_day_model) if "ON RRP" in x)
+    assert line.startswith("The Fed's ON RRP fell")
+    assert "FHLBs -$" in line and "money funds -$" in line
+    parts = dict(teaching._on_rrp_change_by_holder(tax_day_model))
+    rows = tax_day_model.recorder.rows
+    assert sum(parts.values()) == pytest.approx(rows[-1]["on_rrp"] - rows[-2]["on_rrp"])
+    assert abs(parts["FHLBs"]) > abs(parts["money funds"])  # 15 March 2018: mostly FHLBs
+
+
+def test_small_amounts_keep_a_decimal() -> None:
+    assert teaching._fmt_bn(0.24) == "$0.2 bn"
+    assert teaching._fmt_bn(-5.84) == "$5.8 bn"
+    assert teaching._fmt_bn(90.4) == "$90 bn"
+    assert teaching._fmt_bn(1234.0) == "$1,234 bn"
+
+
 def test_explanation_reports_facility_use() -> None:
     model = TeachingModel()
     model.step()

@@ -455,7 +455,24 @@ def flow_chips_html(flows: dict[str, float]) -> str:
 
 # --------------------------------------------------------------------------- explanation
 def _fmt_bn(x: float) -> str:
-    return f"${abs(x):,.0f} bn"
+    """An amount in $ billions, unsigned; one decimal below $10 bn (so $0.3 bn is not $0 bn)."""
+    return f"${abs(x):,.1f} bn" if abs(x) < 9.95 else f"${abs(x):,.0f} bn"
+
+
+def _on_rrp_change_by_holder(model: TeachingModel) -> list[tuple[str, float]]:
+    """Today's change of ON RRP balances ($bn) of money funds and of FHLBs, largest first."""
+    column = model.ledger.asset("on_rrp")
+    changes = [
+        (
+            name,
+            float(
+                model.ledger.balances[pop.rows, column].sum()
+                - model.previous_balances[pop.rows, column].sum()
+            ),
+        )
+        for name, pop in (("money funds", model.mmfs), ("FHLBs", model.fhlbs))
+    ]
+    return sorted(changes, key=lambda c: -abs(c[1]))
 
 
 #: Flows into and out of the TGA, for the explanation.
@@ -546,10 +563,17 @@ def explain_day(model: TeachingModel) -> list[str]:
         )
         drrp = r["on_rrp"] - p["on_rrp"]
         if abs(drrp) >= 5:
-            verb = "took" if drrp < 0 else "put"
-            where = "out of" if drrp < 0 else "into"
+            parts = ", ".join(
+                f"{name} {'-' if change < 0 else '+'}{_fmt_bn(change)}"
+                for name, change in _on_rrp_change_by_holder(model)
+                if abs(change) >= 0.05
+            )
             drivers.append(
-                (abs(drrp), f"Money funds {verb} {_fmt_bn(drrp)} {where} the Fed's ON RRP.")
+                (
+                    abs(drrp),
+                    f"The Fed's ON RRP {'fell' if drrp < 0 else 'rose'} {_fmt_bn(drrp)}"
+                    + (f" ({parts})." if parts else "."),
+                )
             )
     settle = flows.get("coupons auction settlement", 0.0)
     if settle >= 1:
