@@ -42,8 +42,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_app)
 
 
+#: Packages of the ``app`` extras that the server needs.
+APP_PACKAGES = ("solara", "mesa.visualization")
+
+
+def missing_app_packages() -> list[str]:
+    """The packages of the ``app`` extras that are not installed."""
+    import importlib.util
+
+    missing = []
+    for name in APP_PACKAGES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # a parent package is missing
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
 def run_app(args: argparse.Namespace) -> int:
     """Run the server until interrupted (Ctrl-C)."""
+    from fedplumbing.sim.cli import CommandError
+
+    missing = missing_app_packages()
+    if missing:
+        raise CommandError(
+            f"app: the teaching app needs its extras ({', '.join(missing)} not installed); "
+            "install them with ./dev app (from the repository) or pip install -e '.[app]'"
+        )
     from fedplumbing.experiments.app.server import serve
 
     print(f"fedplumbing app: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)

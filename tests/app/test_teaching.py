@@ -252,6 +252,24 @@ def test_app_command_registers_with_loopback_defaults() -> None:
     assert (args.host, args.port, args.open) == ("0.0.0.0", 9000, True)
 
 
+def test_app_without_its_extras_says_how_to_install_them(monkeypatch, capsys) -> None:
+    import importlib.util
+
+    from fedplumbing.experiments import cli_app
+    from fedplumbing.sim import cli
+
+    assert cli_app.missing_app_packages() == []  # the test extras include the app's
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "solara" else real(name, *a)
+    )
+    assert cli_app.missing_app_packages() == ["solara"]
+    assert cli.main(["app", "--port", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert "solara not installed" in err[0] and "./dev app" in err[0]
+
+
 def test_page_module_builds_without_a_server() -> None:
     pytest.importorskip("solara")
     from fedplumbing.experiments.app import page
