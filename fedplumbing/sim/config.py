@@ -200,7 +200,13 @@ class Treasury:
     tga_adjustment_days: float = param(
         20.0, 1, 500, "days", "days over which issuance closes the TGA gap"
     )
-    deficit_per_year: float = param(900.0, -5000, 10000, "$bn/year", "primary deficit")
+    deficit_per_year: float = param(
+        900.0,
+        -5000,
+        10000,
+        "$bn/year",
+        "deficit: outlays (with interest to private holders) less taxes",
+    )
     bill_share: float = param(0.35, 0, 1, "share", "share of net issuance in bills")
     coupon_rollover: float = param(
         45.0, 0, 2000, "$bn", "private coupons maturing and refinanced per coupon settlement day"
