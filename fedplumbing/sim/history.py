@@ -23,6 +23,7 @@ Fed must produce itself through its reaction rule (it is not fed in).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Mapping
 from importlib import resources
@@ -446,6 +447,17 @@ def weekly_fed_assets() -> pd.DataFrame:
 
     """
     return _weekly_fed_assets_cached().copy()
+
+
+def replay_span() -> tuple[dt.date, dt.date]:
+    """First and last day a replay can cover (2017-01-01 and 2026-08-31 with the shipped data).
+
+    The first day of the administered rates, and the end of the month of the last weekly
+    balance-sheet observation (after it, the levels are held).
+    """
+    first = _admin_rates_cached().index[0]
+    last = _weekly_fed_assets_cached().index[-1] + pd.offsets.MonthEnd(0)
+    return first.date(), last.date()
 
 
 def replay_inputs(

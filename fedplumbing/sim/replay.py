@@ -36,7 +36,7 @@ import pandas as pd
 from fedplumbing.agents.fed import AdministeredRates
 from fedplumbing.sim import flows, history, securities
 from fedplumbing.sim.calendar import Calendar, CalendarRules
-from fedplumbing.sim.config import ScenarioConfig, apply_overrides
+from fedplumbing.sim.config import ConfigError, ScenarioConfig, apply_overrides
 from fedplumbing.sim.ledger import Leg
 from fedplumbing.sim.payments import FED, PUBLIC
 
@@ -78,6 +78,19 @@ def _bill_financing(tga: np.ndarray, settlement: np.ndarray, window: int) -> np.
     return out
 
 
+def check_window(start: dt.date, end: dt.date) -> None:
+    """Refuse a replay window that leaves the shipped data (`history.replay_span`).
+
+    Raises:
+        ConfigError: naming ``start`` or ``end`` and the allowed dates.
+    """
+    first, last = history.replay_span()
+    if start < first:
+        raise ConfigError(f"start: {start} is before the replay's data; allowed: {first} to {last}")
+    if end > last:
+        raise ConfigError(f"end: {end} is after the replay's data; allowed: {first} to {last}")
+
+
 def replay_paths(model: FedPlumbingModel) -> pd.DataFrame:
     """Daily exogenous paths of a replay run, one row per business day of the model.
 
@@ -88,6 +101,7 @@ def replay_paths(model: FedPlumbingModel) -> pd.DataFrame:
     cfg = model.config
     rp, t = cfg.replay, cfg.treasury
     start, end = model.calendar.start, model.calendar.end
+    check_window(start, end)
     rules = model.calendar.rules
     hist_rules = CalendarRules(
         corporate_tax_months=rules.corporate_tax_months,
@@ -272,6 +286,7 @@ def opening_from_history(cfg: ScenarioConfig) -> ScenarioConfig:
     """
     if cfg.mode != "replay" or not cfg.replay.initial_from_history:
         return cfg
+    check_window(cfg.start, cfg.end)
     start = pd.Timestamp(cfg.start)
     days = np.array([np.datetime64(cfg.start, "D")])
     base = history.replay_inputs(days)

@@ -249,6 +249,27 @@ def test_a_one_day_replay_writes_its_report(tmp_path):
     assert "Overall:" in (tmp_path / "validation.md").read_text()
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2016-12-15", "2017-03-01", "start: 2016-12-15 is before the replay's data"),
+        ("2030-01-01", "2030-02-01", "end: 2030-02-01 is after the replay's data"),
+        ("2026-06-01", "2026-12-31", "end: 2026-12-31 is after the replay's data"),
+    ],
+)
+def test_a_window_outside_the_data_is_refused(start, end, message, tmp_path, capsys):
+    from fedplumbing.sim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["replay", "--start", start, "--end", end, "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "allowed: 2017-01-01 to 2026-08-31" in err
+    assert "Traceback" not in err and not out.exists()
+    # the same window through `run` with a replay-mode scenario
+    assert main(["run", "replay", "--set", f"start={start}", "--set", f"end={end}", "-q"]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_a_range_without_business_days_is_refused(tmp_path, capsys):
     from fedplumbing.sim.cli import main
 
