@@ -142,7 +142,11 @@ def parse_sensitivity_spec(
         raise SpecError(
             "samples: required (sobol: base sample size, a power of 2; morris: trajectories)"
         )
-    samples = _samples(samples, "sobol") if method == "sobol" else _int("samples", samples, low=2)
+    samples = (
+        _samples(samples, "sobol", "method")
+        if method == "sobol"
+        else _int("samples", samples, low=2)
+    )
     levels = _int("levels", data.get("levels", 4), low=2)
     if method == "sobol" and "levels" in data:
         raise SpecError("levels: only used with method = 'morris'")
@@ -153,7 +157,7 @@ def parse_sensitivity_spec(
         raise SpecError(f"second_order: expected true or false, got {second_order!r}")
     if method == "morris" and second_order:
         raise SpecError("second_order: only used with method = 'sobol'")
-    parameters = _parameters(data.get("parameters", {}), "sobol")
+    parameters = _parameters(data.get("parameters", {}), method, "method")
     if method == "sobol" and second_order and len(parameters) < 2:
         raise SpecError("second_order: needs at least two parameters")
     allowed = known_metrics()

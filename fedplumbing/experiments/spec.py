@@ -309,8 +309,20 @@ def check_against_config(spec: SweepSpec) -> str | None:
             try:
                 sim_config.apply_overrides(base, {param.name: value})
             except sim_config.ConfigError as exc:
-                raise SpecError(f"parameters.{param.name}: {_one_line(str(exc))}") from None
+                message = _one_line(str(exc))
+                if _names_another_setting(message, param.name, spec.parameter_names):
+                    # a rule between settings (ON RRP <= IORB, ...) that this value breaks only
+                    # with the base scenario's value of another swept setting: the sweep
+                    # judges it on every point, before any output (`sweep._config_hashes`)
+                    continue
+                raise SpecError(f"parameters.{param.name}: {message}") from None
     return sim_config.config_hash(base)
+
+
+def _names_another_setting(message: str, name: str, swept: tuple[str, ...]) -> bool:
+    """Whether a config error about `name` is about another swept setting instead."""
+    field = message.split(":", 1)[0]
+    return field != name and any(field.startswith(other) for other in swept if other != name)
 
 
 def _scenario(value: object, base_dir: str | Path | None) -> str:
@@ -324,7 +336,7 @@ def _scenario(value: object, base_dir: str | Path | None) -> str:
     return value
 
 
-def _samples(value: object, sampler: str) -> int | None:
+def _samples(value: object, sampler: str, chooser: str = "sampler") -> int | None:
     if sampler == "grid":
         if value is not None:
             raise SpecError(
@@ -338,7 +350,7 @@ def _samples(value: object, sampler: str) -> int | None:
     if sampler == "sobol" and n & (n - 1):
         lower = 1 << (n.bit_length() - 1)
         raise SpecError(
-            f"samples: sampler 'sobol' needs a power of 2 (got {n}; use {lower} or {lower * 2})"
+            f"samples: {chooser} 'sobol' needs a power of 2 (got {n}; use {lower} or {lower * 2})"
         )
     return n
 
@@ -365,15 +377,16 @@ def _metrics(value: object, allowed: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _parameters(table: object, sampler: str) -> tuple[ParameterSpec, ...]:
+def _parameters(table: object, sampler: str, chooser: str = "sampler") -> tuple[ParameterSpec, ...]:
+    """The parameter table; `chooser` names the spec key that chose `sampler` in messages."""
     if not isinstance(table, Mapping):
         raise SpecError("parameters: expected a table of dotted config paths")
     leaves: list[tuple[str, Mapping[str, object]]] = []
     _collect_leaves(table, "", leaves)
-    params = tuple(_parameter(name, body, sampler) for name, body in leaves)
+    params = tuple(_parameter(name, body, sampler, chooser) for name, body in leaves)
     if sampler != "grid" and not params:
         raise SpecError(
-            f"parameters: sampler '{sampler}' needs at least one parameter with low/high"
+            f"parameters: {chooser} '{sampler}' needs at least one parameter with low/high"
         )
     return params
 
@@ -397,7 +410,9 @@ def _collect_leaves(
             _collect_leaves(body, f"{name}.", out)
 
 
-def _parameter(name: str, body: Mapping[str, object], sampler: str) -> ParameterSpec:
+def _parameter(
+    name: str, body: Mapping[str, object], sampler: str, chooser: str = "sampler"
+) -> ParameterSpec:
     field = f"parameters.{name}"
     for key in body:
         if key not in PARAMETER_KEYS:
@@ -416,8 +431,9 @@ def _parameter(name: str, body: Mapping[str, object], sampler: str) -> Parameter
             )
         return ParameterSpec(name, values=_grid_values(field, body["values"]))
     if has_values:
+        grid = "sampler = 'grid'" if chooser == "sampler" else "grid sweeps (fedplumbing sweep)"
         raise SpecError(
-            f"{field}: sampler '{sampler}' needs low/high; values = [...] is for sampler = 'grid'"
+            f"{field}: {chooser} '{sampler}' needs low/high; values = [...] is for {grid}"
         )
     low = _bound(f"{field}.low", body.get("low"))
     high = _bound(f"{field}.high", body.get("high"))

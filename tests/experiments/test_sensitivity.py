@@ -31,11 +31,11 @@ GOOD = """
 BAD = [
     ('method = "fast"', "unknown method 'fast'"),
     ('sampler = "grid"', "use method, not sampler"),
-    ("samples = 12", "power of 2"),
+    ("samples = 12", "method 'sobol' needs a power of 2"),
     ('method = "morris"\nlevels = 3', "levels: must be even"),
     ("levels = 4", "only used with method = 'morris'"),
     ('metrics = ["p99"]', "unknown metric 'p99'"),
-    ('[parameters]\n"banks.lclor_scale" = { values = [1, 2] }', "needs low/high"),
+    ('[parameters]\n"banks.lclor_scale" = { values = [1, 2] }', "method 'sobol' needs low/high"),
     ('[parameters]\n"banks.lclor_scale" = { low = 2, high = 1 }', "must be < high"),
     ('[parameters]\n"banks.lclor_scale" = { low = 0.5, high = 50 }', "out of range"),
     ('[parameters]\n"population.banks" = { low = 50, high = 100 }', "real-valued setting"),
@@ -62,6 +62,13 @@ def test_bad_specs_give_one_line(tmp_path, change, message):
         load_sensitivity_spec(path)
     text = str(info.value)
     assert message in text and "\n" not in text and text.startswith(str(path))
+
+
+def test_a_spec_without_parameters_names_its_method(tmp_path):
+    path = tmp_path / "sens.toml"
+    path.write_text('method = "morris"\nsamples = 4\n')
+    with pytest.raises(SpecError, match="method 'morris' needs at least one parameter"):
+        load_sensitivity_spec(path)
 
 
 def test_good_spec_and_design_size(tmp_path):

@@ -196,6 +196,24 @@ def test_cross_field_errors_are_caught_before_output(write_spec, tmp_path):
     assert not out.exists()
 
 
+def test_a_corridor_grid_is_judged_point_by_point(write_spec, tmp_path):
+    """IORB 1.2 alone breaks ON RRP <= IORB with the base ON RRP (1.25), not with the swept one."""
+    grid = '[parameters]\n"rates.on_rrp" = { values = [0.5, HIGH] }\n'
+    grid += '"rates.iorb" = { values = [1.2, 1.5] }\n'
+    spec = load(write_spec, grid.replace("HIGH", "1.0"), check_config=True)
+    assert len(spec.parameters) == 2  # every point has ON RRP <= IORB: accepted
+    path = write_spec(grid.replace("HIGH", "1.3"), name="bad.toml")
+    out = tmp_path / "out"
+    with pytest.raises(SpecError, match=r"point 2 \(rates.on_rrp=1.3, rates.iorb=1.2\) rejected"):
+        run_sweep(path, out, workers=1, progress=False)
+    assert not out.exists()
+    # a value that breaks the rule against an unswept setting is still refused at once
+    with pytest.raises(SpecError, match=r"parameters.rates.iorb: rates.on_rrp: ON RRP rate 1.25%"):
+        load(
+            write_spec, '[parameters]\n"rates.iorb" = { values = [1.2, 1.5] }\n', check_config=True
+        )
+
+
 def test_metrics_default_to_the_engine_summary_metrics(write_spec):
     from fedplumbing.sim.run import SUMMARY_METRICS
 
