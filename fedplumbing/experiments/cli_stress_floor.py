@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "seed locate each seed's floor. Writes a table (Markdown, CSV), a JSON summary and a "
         "figure to --out. Defaults: 10 seeds, 6 ladder points + 4 bisection steps, a 252-day "
         "window, the scenario's population (a few minutes on 2 cores); --fast: 4 seeds, "
-        "3 bisection steps, a 126-day window, 100 banks and 20 MMFs.",
+        "4 ladder points, 3 bisection steps, a 126-day window, 100 banks and 20 MMFs.",
     )
     add_scenario_arguments(parser)
     parser.add_argument(
@@ -62,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="M",
         help="longest QT tried, in months from the scenario start (default: its horizon)",
     )
-    parser.add_argument("--ladder", metavar="N", help="QT lengths on the initial ladder (6)")
+    parser.add_argument(
+        "--ladder", metavar="N", help="QT lengths on the initial ladder (6; --fast 4)"
+    )
     parser.add_argument("--steps", metavar="N", help="bisection steps per seed (4; --fast 3)")
     parser.add_argument(
         "--fast", action="store_true", help="quick, coarser settings (see the description)"
@@ -74,8 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=cmd_stress_floor)
 
 
-def parse_float(option: str, text: str | None, low: float | None = None) -> float | None:
+def parse_float(
+    option: str, text: str | None, low: float | None = None, allowed: str | None = None
+) -> float | None:
     """Parse a finite number option (at least ``low``); None stays None.
+
+    ``allowed`` replaces the range named in the error message (when the caller checks a
+    narrower range itself).
 
     Raises:
         ConfigError: not a finite number, or below ``low``.
@@ -88,7 +95,8 @@ def parse_float(option: str, text: str | None, low: float | None = None) -> floa
     except ValueError:
         raise ConfigError(f"{option}: expected a number, got {text!r}") from None
     if not math.isfinite(value) or (low is not None and value < low):
-        allowed = "a finite number" + (f" >= {low:g}" if low is not None else "")
+        if allowed is None:
+            allowed = "a finite number" + (f" >= {low:g}" if low is not None else "")
         raise ConfigError(f"{option}: {text} is not allowed (allowed: {allowed})")
     return value
 
@@ -119,15 +127,20 @@ def settings_from_args(args: argparse.Namespace):
     kwargs = {
         "seeds": pick("seeds", args.seeds, 1),
         "window_days": pick("window_days", args.window_days, 1),
-        "ladder": parse_int("--ladder", args.ladder, 2),
+        "ladder": pick("ladder", args.ladder, 2),
         "steps": pick("steps", args.steps, 0),
     }
-    quantile = parse_float("--quantile", args.quantile, 0.0)
+    quantile = parse_float("--quantile", args.quantile, 0.0, "0 < q <= 1")
     if not 0 < quantile <= 1:
         raise ConfigError(f"--quantile: {args.quantile} is out of range (allowed: 0 < q <= 1)")
-    share = parse_float("--pass-share", args.pass_share, 0.0)
+    share = parse_float("--pass-share", args.pass_share, 0.0, "0 < p <= 1")
     if not 0 < share <= 1:
         raise ConfigError(f"--pass-share: {args.pass_share} is out of range (allowed: 0 < p <= 1)")
+    max_qt = parse_float("--max-qt-months", args.max_qt_months, 0.0, "0 < months <= 240")
+    if max_qt is not None and not 0 < max_qt <= 240:
+        raise ConfigError(
+            f"--max-qt-months: {args.max_qt_months} is out of range (allowed: 0 < months <= 240)"
+        )
     return StressSettings(
         scenario=args.scenario,
         overrides=overrides,
@@ -136,7 +149,7 @@ def settings_from_args(args: argparse.Namespace):
         series=args.series,
         base_seed=parse_int("--base-seed", args.base_seed, 0),
         pass_share=share,
-        max_qt_months=parse_float("--max-qt-months", args.max_qt_months, 0.0),
+        max_qt_months=max_qt,
         **{k: v for k, v in kwargs.items() if v is not None},
     )
 

@@ -69,6 +69,22 @@ def test_sweep_bad_options(tmp_path, capsys, extra, message):
     assert code == 2 and message in stderr and not out.exists()
 
 
+def test_stress_floor_fast_settings_are_the_documented_ones():
+    import argparse
+
+    from fedplumbing.experiments import cli_stress_floor
+    from fedplumbing.experiments.stress_floor import FAST
+
+    parser = argparse.ArgumentParser()
+    cli_stress_floor.register(parser.add_subparsers(dest="command"))
+    fast = cli_stress_floor.settings_from_args(parser.parse_args(["stress-floor", "--fast"]))
+    for name in ("seeds", "ladder", "steps", "window_days"):
+        assert getattr(fast, name) == FAST[name], name
+    assert fast.overrides["population.banks"] == FAST["population"]["population.banks"]
+    mine = parser.parse_args(["stress-floor", "--fast", "--ladder", "5"])
+    assert cli_stress_floor.settings_from_args(mine).ladder == 5  # an explicit option wins
+
+
 @pytest.mark.timeout(300)
 def test_sweep_report_resume_via_cli(tmp_path, capsys):
     write_small_scenario(tmp_path)
@@ -112,6 +128,9 @@ def test_report_errors(tmp_path, capsys):
         (["--window-days", "10"], "window_days: must be an integer >= 63"),
         (["nosuch"], "neither a built-in scenario"),
         (["--set", "fed.nope=1"], "unknown setting 'fed.nope'"),
+        (["--quantile", "nan"], "allowed: 0 < q <= 1"),
+        (["--max-qt-months", "-3"], "allowed: 0 < months <= 240"),
+        (["--max-qt-months", "0"], "allowed: 0 < months <= 240"),
     ],
 )
 def test_stress_floor_errors(tmp_path, capsys, args, message):
