@@ -53,8 +53,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
-        raise ConfigError(f"--seeds: expected integers like 0,1,2, got {args.seeds!r}") from None
+        seeds = []
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"--seeds: expected integers >= 0 like 0,1,2, got {args.seeds!r}")
     budget = parse_int("--max-evaluations", args.max_evaluations, 1)
+    out = Path(args.out) if args.out else calibration_path()
+    if out.is_dir() or not out.parent.is_dir():
+        raise ConfigError(
+            f"--out: cannot write {str(out)!r} (allowed: a file path in an existing folder)"
+        )
 
     def report(i: int, loss: float, ov: dict) -> None:
         print(f"[{i}] loss {loss:.3f} " + " ".join(f"{k}={v:.4g}" for k, v in ov.items()))
@@ -72,7 +79,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             )
         params = [known[k] for k in keys]
     result = calibrate(seeds, budget, params=params, callback=report, workers=workers)
-    out = Path(args.out) if args.out else calibration_path()
     keep = {}
     if calibration_path().is_file():
         old = tomllib.loads(calibration_path().read_text()).get("parameters", {})

@@ -109,6 +109,25 @@ def test_calibrate_params_must_be_known(tmp_path, capsys):
     assert "Traceback" not in err and not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seeds", "-1"], "--seeds: expected integers >= 0"),
+        (["--seeds", "a,b"], "--seeds: expected integers >= 0"),
+        (["--out", "{tmp}/a_file/cal.toml"], "--out: cannot write"),
+        (["--out", "{tmp}"], "--out: cannot write"),
+    ],
+)
+def test_calibrate_refuses_bad_options_before_searching(tmp_path, capsys, args, message):
+    from fedplumbing.sim.cli import main
+
+    (tmp_path / "a_file").write_text("")
+    argv = ["calibrate", *(a.replace("{tmp}", str(tmp_path)) for a in args)]
+    assert main([*argv, "--max-evaluations", "1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_calibrate_a_subset_keeps_the_other_parameters(tmp_path, capsys):
     """`--params` searches only what it names; the rest of the shipped file is kept."""
     from fedplumbing.sim.cli import main
