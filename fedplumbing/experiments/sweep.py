@@ -470,6 +470,8 @@ def run_sweep(
         spec = load_spec(spec, check_config=default_model)
     if scheduler is not None and dask_local is not None:
         raise SpecError("scheduler/dask_local: give at most one of them")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     for name, value in (
         ("workers", workers),
         ("dask_local", dask_local),
@@ -499,26 +501,27 @@ def run_sweep(
     existing = _check_out_dir(out_dir, manifest, resume)
     wanted = _select(runs, run_ids)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if existing:
-        results.clean_temp_files(out_dir)
-    else:
-        results.write_json_atomic(manifest, out_dir / results.MANIFEST)
-
-    summary = SweepSummary(out_dir=out_dir, total=len(wanted))
-    statuses = results.run_statuses(out_dir)
-    todo = [
-        r
-        for r in wanted
-        if r.run_id not in statuses or (retry_failed and statuses[r.run_id] == "failed")
-    ]
-    summary.skipped = len(wanted) - len(todo)
-    summary.previously_failed = sum(
-        1 for r in wanted if statuses.get(r.run_id) == "failed" and not retry_failed
-    )
-    writer = _RunWriter(out_dir, spec, point_hashes, manifest)
-    tasks = (_task(spec, r) for r in todo)
+    # the executor first (a Dask scheduler may be unreachable): nothing is written before
     with open_executor(executor, workers, scheduler, dask_local) as (pool, capacity):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if existing:
+            results.clean_temp_files(out_dir)
+        else:
+            results.write_json_atomic(manifest, out_dir / results.MANIFEST)
+
+        summary = SweepSummary(out_dir=out_dir, total=len(wanted))
+        statuses = results.run_statuses(out_dir)
+        todo = [
+            r
+            for r in wanted
+            if r.run_id not in statuses or (retry_failed and statuses[r.run_id] == "failed")
+        ]
+        summary.skipped = len(wanted) - len(todo)
+        summary.previously_failed = sum(
+            1 for r in wanted if statuses.get(r.run_id) == "failed" and not retry_failed
+        )
+        writer = _RunWriter(out_dir, spec, point_hashes, manifest)
+        tasks = (_task(spec, r) for r in todo)
         bar = tqdm(
             total=len(wanted),
             initial=summary.skipped,
@@ -533,6 +536,30 @@ def run_sweep(
             bar.close()
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+#: Address schemes a Dask scheduler listens on.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse a scheduler address that cannot name a Dask scheduler (checked before connecting).
+
+    Raises:
+        SpecError: the form is not ``[scheme://]host:port`` with a known scheme and a port.
+    """
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, _, port = rest.rpartition(":")
+    ok = scheme in SCHEDULER_SCHEMES and (
+        scheme == "inproc" or (bool(host) and port.isdigit() and 0 < int(port) < 65536)
+    )
+    if not ok:
+        raise SpecError(
+            f"scheduler: {address!r} is not a scheduler address (allowed: "
+            f"[{'|'.join(SCHEDULER_SCHEMES)}://]host:port, e.g. tcp://10.0.0.5:8786)"
+        )
 
 
 def _select(runs: list[RunPoint], run_ids: Iterable[int] | None) -> list[RunPoint]:

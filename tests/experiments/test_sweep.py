@@ -274,3 +274,13 @@ def test_accepts_a_spec_path(tmp_path, write_spec, monkeypatch):
     summary = run_sweep(path, tmp_path / "out", workers=1, progress=False, run_fn=fake_run)
     assert summary.ok == 18
     assert Path(tmp_path / "out" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    "address", ["notanaddress", "tcp://10.0.0.5", "tcp://host:port", "ftp://h:1"]
+)
+def test_a_malformed_scheduler_address_is_refused_before_output(write_spec, tmp_path, address):
+    out = tmp_path / "out"
+    with pytest.raises(SpecError, match="is not a scheduler address"):
+        run_sweep(write_spec(SPEC), out, scheduler=address, progress=False)
+    assert not out.exists()
