@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="TCP port (default: %(default)s)"
+        "--port", default=str(DEFAULT_PORT), help="TCP port, 1-65535 (default: %(default)s)"
     )
     parser.add_argument(
         "--host",
@@ -64,7 +64,11 @@ def missing_app_packages() -> list[str]:
 def run_app(args: argparse.Namespace) -> int:
     """Run the server until interrupted (Ctrl-C)."""
     from fedplumbing.sim.cli import CommandError
+    from fedplumbing.sim.commands import parse_int
 
+    port = parse_int("--port", str(args.port), 1)
+    if port > 65535:
+        raise CommandError(f"--port: {port} is out of range (allowed: integers 1 to 65535)")
     missing = missing_app_packages()
     if missing:
         raise CommandError(
@@ -73,6 +77,25 @@ def run_app(args: argparse.Namespace) -> int:
         )
     from fedplumbing.experiments.app.server import serve
 
-    print(f"fedplumbing app: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    serve(PAGE, host=args.host, port=args.port, open_browser=args.open)
+    if not _port_is_free(args.host, port):
+        raise CommandError(
+            f"--port: {port} is already in use on {args.host} (another server?); "
+            "choose another with --port"
+        )
+    print(f"fedplumbing app: http://{args.host}:{port}/  (Ctrl-C to stop)", flush=True)
+    serve(PAGE, host=args.host, port=port, open_browser=args.open)
     return 0
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on `host`:`port` right now."""
+    import socket
+
+    with socket.socket() as probe:
+        # as the server will (uvicorn): a port left in TIME_WAIT is free, a listening one is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -245,11 +245,11 @@ def test_app_command_registers_with_loopback_defaults() -> None:
     parser = argparse.ArgumentParser()
     cli_app.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["app"])
-    assert (args.host, args.port, args.open) == ("127.0.0.1", DEFAULT_PORT, False)
+    assert (args.host, int(args.port), args.open) == ("127.0.0.1", DEFAULT_PORT, False)
     assert cli_app.DEFAULT_HOST == DEFAULT_HOST
     assert args.func is cli_app.run_app
     args = parser.parse_args(["app", "--port", "9000", "--host", "0.0.0.0", "--open"])
-    assert (args.host, args.port, args.open) == ("0.0.0.0", 9000, True)
+    assert (args.host, int(args.port), args.open) == ("0.0.0.0", 9000, True)
 
 
 def test_app_without_its_extras_says_how_to_install_them(monkeypatch, capsys) -> None:
@@ -268,6 +268,33 @@ def test_app_without_its_extras_says_how_to_install_them(monkeypatch, capsys) ->
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "Traceback" not in err[0]
     assert "solara not installed" in err[0] and "./dev app" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("port", "message"),
+    [("-1", "allowed: integers >= 1"), ("70000", "1 to 65535"), ("abc", "expected an integer")],
+)
+def test_app_refuses_a_bad_port(port, message, capsys) -> None:
+    from fedplumbing.sim import cli
+
+    assert cli.main(["app", "--port", port]) == 2
+    err = capsys.readouterr()
+    assert message in err.err and len(err.err.strip().splitlines()) == 1
+    assert err.out == ""  # no address printed as if the app had started
+
+
+def test_app_refuses_a_port_in_use(capsys) -> None:
+    import socket
+
+    from fedplumbing.sim import cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["app", "--port", str(port)]) == 2
+    err = capsys.readouterr()
+    assert "already in use" in err.err and err.out == ""
 
 
 def test_page_module_builds_without_a_server() -> None:
