@@ -41,7 +41,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Validate everything, run the scenarios, write the comparison and print the table."""
     from pathlib import Path
 
-    from fedplumbing.sim.commands import parse_int
+    from fedplumbing.sim.commands import check_out_dir, parse_int
     from fedplumbing.sim.config import (
         ConfigError,
         apply_overrides,
@@ -55,8 +55,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     seed = parse_int("--seed", args.seed, 0)
     overrides = dict(parse_override(text) for text in args.overrides)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out: {str(out)!r} exists and is not a folder")
+    check_out_dir(out)
     configs = []
     for name in args.scenarios:
         cfg = load_scenario(name)

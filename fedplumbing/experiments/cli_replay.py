@@ -56,16 +56,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from fedplumbing.experiments.replay import replay_config, run_replay, write_replay
-    from fedplumbing.sim.commands import parse_int
-    from fedplumbing.sim.config import ConfigError, parse_override
+    from fedplumbing.sim.commands import check_out_dir, parse_int
+    from fedplumbing.sim.config import parse_override
 
     seed = parse_int("--seed", args.seed, 0)
     start, end = _date("--start", args.start), _date("--end", args.end)
     overrides = dict(parse_override(t) for t in args.overrides)
     cfg = replay_config(args.scenario, start, end, overrides)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out: {str(out)!r} exists and is not a folder")
+    check_out_dir(out)
     result = run_replay(cfg, seed, progress=not args.quiet and sys.stderr.isatty())
     paths = write_replay(result, out, counterfactuals=not args.no_counterfactuals)
     if not args.quiet:

@@ -32,10 +32,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from fedplumbing.experiments.report import report
     from fedplumbing.sim.cli import CommandError
+    from fedplumbing.sim.commands import check_out_dir
 
     folder = Path(args.dir)
     if not (folder / "manifest.json").is_file():
         raise CommandError(f"report: {folder} holds no sweep (no manifest.json)")
+    if args.figures is not None:
+        check_out_dir(Path(args.figures), "--figures")
     try:
         text = report(folder, args.figures, metric=args.metric)
     except ValueError as exc:

@@ -32,11 +32,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from fedplumbing.experiments.sensitivity import load_sensitivity_spec, run_sensitivity
     from fedplumbing.experiments.spec import SpecError
     from fedplumbing.sim.cli import CommandError
+    from fedplumbing.sim.commands import check_out_dir
 
     kwargs = execution_kwargs(args)
     out = Path(args.out) if args.out else Path("out") / f"sensitivity-{Path(args.spec).stem}"
     try:
         spec = load_sensitivity_spec(args.spec)
+        check_out_dir(out)
         table, summary = run_sensitivity(spec, out, **kwargs)
     except SpecError as exc:
         raise CommandError(str(exc)) from None

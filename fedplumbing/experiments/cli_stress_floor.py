@@ -10,7 +10,7 @@ import argparse
 import math
 
 from fedplumbing.experiments.cli_sweep import add_execution_arguments
-from fedplumbing.sim.commands import add_scenario_arguments, parse_int
+from fedplumbing.sim.commands import add_scenario_arguments, check_out_dir, parse_int
 from fedplumbing.sim.config import ConfigError
 
 DEFAULT_OUT = "out/stress-floor"
@@ -173,8 +173,7 @@ def cmd_stress_floor(args: argparse.Namespace) -> int:
     kwargs.pop("resume")
     quiet = not kwargs.pop("progress")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out: {str(out)!r} exists and is not a folder")
+    check_out_dir(out)
     try:
         validate(settings)
         result = run_stress_floor(

@@ -8,6 +8,7 @@ stderr, exit code 2, before anything is written. Rerunning the same command cont
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from fedplumbing.sim.commands import parse_int
 
@@ -73,8 +74,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from fedplumbing.experiments.spec import SpecError
     from fedplumbing.experiments.sweep import run_sweep
     from fedplumbing.sim.cli import CommandError
+    from fedplumbing.sim.commands import check_out_dir
 
     kwargs = execution_kwargs(args)
+    check_out_dir(Path(args.out))
     try:
         summary = run_sweep(args.spec, args.out, retry_failed=args.retry_failed, **kwargs)
     except SpecError as exc:

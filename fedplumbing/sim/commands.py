@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import typing
 from pathlib import Path
@@ -62,6 +63,26 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_out_dir(out: Path, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be created or written, before any work is done.
+
+    Raises:
+        ConfigError: `out` is a file, lies under a file, or its nearest existing folder is not
+            writable.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{option}: {str(out)!r} exists and is not a folder")
+    parent = out
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(
+            f"{option}: cannot create {str(out)!r}: {str(parent)!r} is a file, not a folder"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option}: cannot create {str(out)!r}: {str(parent)!r} is not writable")
+
+
 def scenario_from_args(args: argparse.Namespace) -> ScenarioConfig:
     """Load ``args.scenario`` and apply ``args.overrides``; raise ConfigError if invalid."""
     overrides = dict(parse_override(text) for text in args.overrides)
@@ -113,8 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     seed = parse_int("--seed", args.seed, 0)
     cfg = scenario_from_args(args)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out: {str(out)!r} exists and is not a folder")
+    check_out_dir(out)
 
     from fedplumbing.sim.outputs import summary_table, write_run
     from fedplumbing.sim.run import simulate

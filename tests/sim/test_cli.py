@@ -149,6 +149,22 @@ def test_run_out_is_a_file(tmp_path, capsys, engine_must_not_run):
 
 
 @pytest.mark.parametrize(
+    "command",
+    [
+        ["run"],
+        ["replay", "--no-counterfactuals"],
+        ["compare", "default", "qt2017"],
+        ["stress-floor"],
+    ],
+)
+def test_out_under_a_file_is_refused_before_any_work(command, tmp_path, capsys):
+    blocker = write(tmp_path / "a_file", "not a folder")
+    assert cli.main([*command, "--out", str(blocker / "sub")]) == 2
+    assert "--out: cannot create" in one_error_line(capsys)
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
     "argv",
     [["run", "--no-such-option"], ["no-such-command"], ["run", "a", "b"], ["check"]],
 )
