@@ -805,9 +805,16 @@ def apply_overrides(cfg: ScenarioConfig, overrides: dict[str, Any]) -> ScenarioC
     for key, value in overrides.items():
         parts = key.split(".")
         node = data
-        for part in parts[:-1]:
+        for depth, part in enumerate(parts[:-1]):
             if not isinstance(node.get(part), dict):
-                raise ConfigError(f"unknown setting '{key}'")
+                where = ".".join(parts[:depth]) or "top level"
+                sections = ", ".join(k for k, v in node.items() if isinstance(v, dict))
+                allowed = (
+                    f"sections in [{where}]: {sections}"
+                    if sections
+                    else f"[{where}] has no sections; its settings: {', '.join(node)}"
+                )
+                raise ConfigError(f"unknown setting '{key}'; {allowed}")
             node = node[part]
         if parts[-1] not in node:
             section = ".".join(parts[:-1]) or "top level"

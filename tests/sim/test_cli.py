@@ -86,7 +86,7 @@ def one_error_line(capsys) -> str:
 # --------------------------------------------------------------------------- run: input errors
 RUN_ERRORS = [
     (["--set", "fed.no_such_cap=5"], "fed.no_such_cap"),
-    (["--set", "no_such_section.x=5"], "no_such_section.x"),
+    (["--set", "no_such_section.x=5"], "sections in [top level]: population, initial"),
     (["--set", "fed.treasury_cap=fast"], "fed.treasury_cap"),
     (["--set", "fed.srf_enabled=7"], "fed.srf_enabled"),
     (["--set", "fed.treasury_cap=nan"], "fed.treasury_cap"),
