@@ -561,11 +561,19 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
             f"unknown setting '{where}{unknown[0]}'; allowed in "
             f"[{prefix or 'top level'}]: {', '.join(names)}"
         )
+    for key in _REQUIRED.get(cls, ()):
+        if key not in data:
+            where = f"{prefix}." if prefix else ""
+            raise ConfigError(f"{where}{key}: required (the date it takes effect, YYYY-MM-DD)")
     kwargs = {}
     for key, value in data.items():
         path = f"{prefix}.{key}" if prefix else key
         kwargs[key] = _coerce(value, hints[key], path, dict(names[key].metadata))
     return cls(**kwargs)
+
+
+#: Settings without a sensible default: a scheduled change must say when it happens.
+_REQUIRED: dict[type, tuple[str, ...]] = {RateChange: ("date",), RunoffStep: ("date",)}
 
 
 def _check_rates(prefix: str, iorb: float, on_rrp: float, srf: float, disc: float) -> None:

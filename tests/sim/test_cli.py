@@ -253,6 +253,19 @@ def test_check_bad_file(tmp_path, capsys):
     assert "bad.toml" in line and "fed.qt_speed" in line
 
 
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ("[[rates.changes]]\niorb = 2.0\n", "rates.changes[0].date"),
+        ("[[fed.runoff]]\ntreasury_cap = 30.0\n", "fed.runoff[0].date"),
+    ],
+)
+def test_a_scheduled_change_needs_its_date(tmp_path, capsys, table, field):
+    bad = write(tmp_path / "undated.toml", GOOD_TOML + "\n" + table)
+    assert cli.main(["check", str(bad)]) == 2
+    assert f"{field}: required" in one_error_line(capsys)
+
+
 def test_check_several_files(tmp_path, capsys):
     good = write(tmp_path / "good.toml", GOOD_TOML)
     bad = write(tmp_path / "bad.toml", "end = 2000-01-01\n")
