@@ -68,8 +68,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     result = run_replay(cfg, seed, progress=not args.quiet and sys.stderr.isatty())
     paths = write_replay(result, out, counterfactuals=not args.no_counterfactuals)
     if not args.quiet:
+        first = cfg.replay.report_from
+        warm_up = f" (after a warm-up from {cfg.start})" if first is not None else ""
         print(
-            f"replay {cfg.start}..{cfg.end}: {len(result.daily)} days in "
+            f"replay {first or cfg.start}..{cfg.end}: {len(result.daily)} days{warm_up} in "
             f"{result.summary['runtime_s']:.1f} s"
         )
         print(f"wrote {', '.join(str(p) for p in paths.values())}")

@@ -416,6 +416,12 @@ class Replay:
     initial_from_history: bool = param(
         True, doc="set the opening balances from the data at the start date"
     )
+    report_from: dt.date | None = param(
+        None,
+        doc="first day reported: the run starts at start and its output keeps the days from "
+        "here on, so a window opens in the state the long replay reaches (fedplumbing replay "
+        "--start sets it)",
+    )
     tga_bill_share: float = param(
         0.0,
         0,
@@ -598,9 +604,16 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
     """Check cross-field rules; return the config unchanged or raise ConfigError."""
     if cfg.end < cfg.start:
         raise ConfigError(f"end: {cfg.end} is before start {cfg.start}; allowed: end >= start")
-    if business_days(cfg.start, cfg.end).size == 0:
+    report_from = cfg.replay.report_from
+    if report_from is not None and not cfg.start <= report_from <= cfg.end:
         raise ConfigError(
-            f"end: no business day from start {cfg.start} to end {cfg.end} (weekends and "
+            f"replay.report_from: {report_from} is outside the run; allowed: {cfg.start} to "
+            f"{cfg.end}"
+        )
+    first = cfg.start if report_from is None else report_from  # the days reported
+    if business_days(first, cfg.end).size == 0:
+        raise ConfigError(
+            f"end: no business day from start {first} to end {cfg.end} (weekends and "
             "Federal Reserve holidays); allowed: a range with at least one business day"
         )
     r = cfg.rates

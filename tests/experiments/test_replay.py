@@ -155,7 +155,11 @@ def test_extra_reserves_raise_reserves_one_for_one():
 
 
 def test_opening_from_history():
-    cfg = replay_config("replay", dt.date(2018, 6, 1), dt.date(2018, 6, 30))
+    """A run that starts on a later day (here through `start` itself, not a warm-up)."""
+    cfg = replay_config(
+        "replay", end=dt.date(2018, 6, 30), overrides={"start": dt.date(2018, 6, 1)}
+    )
+    assert cfg.start == dt.date(2018, 6, 1) and cfg.replay.report_from is None
     wres = history.load_series("WRESBAL")[:"2018-06-01"].iloc[-1]
     assets = history.load_series("TLAACBW027SBOG")[:"2018-06-01"].iloc[-1]
     assert cfg.initial.reserves == pytest.approx(wres)
@@ -239,6 +243,18 @@ def test_cli_replay(tmp_path):
     assert code == 0
     assert (tmp_path / "daily.csv").is_file()
     assert main(["replay", "--start", "2019-13-01", "-q"]) == 2
+
+
+def test_a_later_window_opens_where_the_long_replay_is():
+    """A window warms up from the first data day: its rows are the long replay's, bit for bit."""
+    long = run_replay(replay_config("replay", dt.date(2017, 1, 3), dt.date(2017, 4, 28)), 3)
+    window = run_replay(replay_config("replay", dt.date(2017, 3, 1), dt.date(2017, 4, 28)), 3)
+    assert window.config.replay.report_from == dt.date(2017, 3, 1)
+    first = pd.Timestamp("2017-03-01")
+    assert pd.Timestamp(window.daily["date"].iloc[0]) == first
+    same = long.daily[pd.to_datetime(long.daily["date"]) >= first].reset_index(drop=True)
+    pd.testing.assert_frame_equal(window.daily, same)
+    assert window.summary["days"] == len(window.daily)
 
 
 def test_a_one_day_replay_writes_its_report(tmp_path):
