@@ -21,6 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from fedplumbing.sim.config import ConfigError
 
@@ -87,6 +88,15 @@ def _version() -> str:
         return "unknown"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and a pointer to ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG CMD: error: message (see 'PROG CMD --help')`` and exit with 2."""
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see '{self.prog} --help')\n")
+
+
 def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """Build the top-level parser with every available subcommand registered.
 
@@ -94,7 +104,7 @@ def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
         names: subcommand modules to load (default: `COMMAND_MODULES`).
 
     """
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         description="Agent-based simulation of US money-market plumbing.",
         epilog=f"Run '{PROG} COMMAND --help' for the options of a command.",

@@ -170,8 +170,11 @@ def test_out_under_a_file_is_refused_before_any_work(command, tmp_path, capsys):
 )
 def test_usage_errors_exit_2(argv, capsys, engine_must_not_run):
     assert cli.main(argv) == 2
-    err = capsys.readouterr().err
-    assert "usage:" in err and "Traceback" not in err
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err  # one line, as every other input error
+    assert lines[0].startswith("fedplumbing") and ": error: " in lines[0]
+    assert "--help')" in lines[0] and captured.out == ""
 
 
 def test_no_command_prints_help(capsys):
