@@ -775,8 +775,8 @@ def load_scenario(name_or_path: str | Path | None = None) -> ScenarioConfig:
     while base is not None:  # built-ins may extend built-ins that extend others
         if base not in scenario_names() or base in seen:
             raise ConfigError(
-                f"extends: '{base}' is not a built-in scenario (or extends itself); choose one "
-                f"of {', '.join(scenario_names())}"
+                f"{where}: extends: '{base}' is not a built-in scenario (or extends itself); "
+                f"choose one of {', '.join(scenario_names())}"
             )
         seen.add(base)
         parent = _read_toml(
