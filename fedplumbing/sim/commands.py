@@ -135,6 +135,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = scenario_from_args(args)
     out = Path(args.out)
     check_out_dir(out)
+    available = _business_day_count(cfg)
+    if days is not None and available is not None and days > available and not args.quiet:
+        print(
+            f"fedplumbing: note: --days {days}: the scenario has {available} business days "
+            f"({cfg.start} to {cfg.end}); running them all",
+            file=sys.stderr,
+        )
 
     from fedplumbing.sim.outputs import summary_table, write_run
     from fedplumbing.sim.run import simulate
