@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with quarter-ends and tax dates follows; a ladder of QT lengths and a bisection per "
         "seed locate each seed's floor. Writes a table (Markdown, CSV), a JSON summary and a "
         "figure to --out. Defaults: 10 seeds, 6 ladder points + 4 bisection steps, a 252-day "
-        "window, the scenario's population (a few minutes on 2 cores); --fast: 4 seeds, "
+        "window, the scenario's population (about two minutes on 2 cores); --fast: 4 seeds, "
         "4 ladder points, 3 bisection steps, a 126-day window, 100 banks and 20 MMFs.",
     )
     add_scenario_arguments(parser)

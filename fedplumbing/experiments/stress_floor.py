@@ -71,7 +71,7 @@ FAST = {
     "population": {"population.banks": 100, "population.mmfs": 20},
 }
 """What ``--fast`` changes: fewer seeds, ladder points and bisection steps, a half-year window
-and a small population (about 15 s on 2 cores for the default scenario)."""
+and a small population (28 runs, about 30 s on 2 cores for the default scenario)."""
 
 MIN_WINDOW_DAYS = 63
 TAX_DAY = "corporate tax date"
