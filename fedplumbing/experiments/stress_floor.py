@@ -690,6 +690,17 @@ def plot_floor(result: StressResult):
     ok = ev[ev["error"].isna()]
     fig = Figure(figsize=(7.5, 4.8), layout="constrained")
     ax = fig.subplots()
+    if ok.empty or "reserves_mean" not in ok:  # every run failed: say so instead of a chart
+        ax.text(
+            0.5,
+            0.5,
+            f"none of the {len(ev)} runs finished:\nsee the error column of stress_floor_runs.csv",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_axis_off()
+        return fig
     ladder = ok[ok["stage"] == "ladder"]
     if len(ladder):
         by_x = ladder.groupby("qt_months")

@@ -3,6 +3,7 @@ successful runs of the real model."""
 
 import textwrap
 
+import pandas as pd
 import pytest
 
 from fedplumbing.experiments.results import load_results
@@ -148,7 +149,9 @@ def test_stress_floor_cli_writes_table_and_figure(tmp_path, capsys):
     argv += ["--window-days", "63", "--max-qt-months", "12", "--out", out, "-q"]
     argv += ["--threshold-bp", "25", "--quantile", "0.99", "--workers", "2"]
     code, stdout, _ = run(argv, capsys)
-    assert code in (0, 1)
+    runs = pd.read_csv(out / "stress_floor_runs.csv")
+    assert runs["error"].isna().all(), runs["error"].dropna().tolist()  # every run finished
+    assert code == 0 or "not found" in stdout  # 1 only when no floor is found, not on failures
     assert "reserve floor (default)" in stdout
     for name in ("stress_floor.md", "stress_floor.png", "stress_floor_runs.csv"):
         assert (out / name).stat().st_size > 0

@@ -5,6 +5,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fedplumbing.experiments.stress_floor import (
@@ -164,6 +165,30 @@ def test_real_small_stress_test(tmp_path):
     summary = json.loads(paths["summary"].read_text())
     assert summary["settings"]["overrides"] == SMALL_OVERRIDES
     assert "| seed |" in paths["table"].read_text()
+    written = pd.read_csv(paths["evaluations"])
+    np.testing.assert_allclose(written["spread_q"], ev["spread_q"].to_numpy(), atol=1e-3)
     floor = result.floor
-    if floor["reserves"] is not None:
+    assert summary["floor"]["reserves"] == floor["reserves"]
+    if floor["reserves"] is None:  # no floor in range: the note must say why
+        assert floor["note"] or "not found" in result.format()
+    else:
         assert math.isfinite(floor["reserves"]) and 0 < floor["ratio"] < 1
+
+
+def test_every_run_failing_is_reported_not_a_crash(tmp_path, monkeypatch):
+    """When no run finishes, the outputs are still written and say why (no KeyError)."""
+    import fedplumbing.sim.run as run_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine broke")
+
+    monkeypatch.setattr(run_module, "simulate", broken)
+    settings = StressSettings(
+        overrides=SMALL_OVERRIDES, seeds=1, ladder=2, steps=0, window_days=63, max_qt_months=6.0
+    )
+    result = run_stress_floor(settings, workers=1)
+    assert result.evaluations["error"].str.contains("engine broke").all()
+    assert result.floor["reserves"] is None and result.floor["failed_runs"] == 2
+    paths = write_outputs(result, tmp_path / "sf")
+    assert paths["figure"].stat().st_size > 0
+    assert "engine broke" in paths["evaluations"].read_text()

@@ -1,7 +1,6 @@
 import os
 import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -268,12 +267,26 @@ def test_no_progress_output_without_a_terminal(tmp_path, capsys):
     assert captured.err == "" and captured.out == ""
 
 
-def test_accepts_a_spec_path(tmp_path, write_spec, monkeypatch):
-    # A path is loaded with the config check only for the default model.
-    path = write_spec(SPEC)
-    summary = run_sweep(path, tmp_path / "out", workers=1, progress=False, run_fn=fake_run)
+def test_accepts_a_spec_path(tmp_path, write_spec):
+    """A spec path gives the same results as the same spec in memory; the config check runs
+    only for the default model (a custom model's own settings are not config keys)."""
+    summary = run_sweep(
+        write_spec(SPEC), tmp_path / "out", workers=1, progress=False, run_fn=fake_run
+    )
     assert summary.ok == 18
-    assert Path(tmp_path / "out" / "manifest.json").exists()
+    sweep(tmp_path / "ref")
+    pd.testing.assert_frame_equal(
+        stable_results(tmp_path / "out"), stable_results(tmp_path / "ref")
+    )
+    own = SPEC + '    "test.fail_above" = { values = [9.0] }\n'
+    custom = run_sweep(
+        write_spec(own, "own.toml"), tmp_path / "own", workers=1, progress=False, run_fn=fake_run
+    )
+    assert custom.ok == 18  # a custom model's setting is accepted
+    out = tmp_path / "refused"
+    with pytest.raises(SpecError, match=r"unknown setting 'test\.fail_above'"):
+        run_sweep(write_spec(own, "own2.toml"), out, workers=1, progress=False)
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

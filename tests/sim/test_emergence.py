@@ -109,6 +109,9 @@ def test_srf_without_stigma_caps_the_spike():
     spike = window(capped, TAX_DAY)
     assert spike["repo_spread_bp"].max() <= 10.0 + 1.0  # at most the SRF rate (IORB + 10 bp)
     assert (spike["srf_rate"] == 2.20).all()
+    # and it is the SRF that caps it: the tax drain is still there and the facility lends
+    assert "corporate tax date" in spike["drivers"].iloc[0]
+    assert spike["srf_take_up"].max() > 1.0
 
 
 def peak_day(daily):

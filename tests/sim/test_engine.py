@@ -49,7 +49,7 @@ def test_direct_balance_edit_is_caught(small_default):
     model = FedPlumbingModel(small_default, rng=1, debug=True)
     model.step()
     model.ledger.balances[model.banks.rows.start, model.ledger.asset("reserves")] += 5.0
-    with pytest.raises(LedgerError):
+    with pytest.raises(LedgerError, match=r"identity 'balance sheets' broken by 5 \$bn"):
         model.step()
 
 

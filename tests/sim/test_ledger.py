@@ -91,7 +91,16 @@ def test_t_account_shows_both_sides():
     led = make()
     open_reserves(led, 10.0, 5.0)
     text = led.t_account(0)
-    assert "bills" in text and "reserves" in text and "assets" in text
+    header = next(line for line in text.splitlines() if line.startswith("assets"))
+    assert header.split("|")[1].strip() == "liabilities"
+    row = next(line for line in text.splitlines() if line.startswith("bills"))
+    asset_side, liability_side = (side.split() for side in row.split("|"))
+    assert asset_side == ["bills", "15.0"]  # the Fed's bills on the left
+    assert liability_side == ["reserves", "15.0"]  # its reserve liability on the right
+    assert led.sheet(0) == {
+        "assets": {"bills": 15.0},
+        "liabilities": {"reserves": 15.0, "equity": 0.0},
+    }
     sheet = led.sheet(slice(3, 5))
     assert sheet["assets"]["reserves"] == 15.0
 

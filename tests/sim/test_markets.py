@@ -78,3 +78,10 @@ def test_clearing_properties(bids, asks, sessions, imbalance):
     if r.volume > 0:
         p = r.percentiles
         assert p[1.0] <= p[25.0] <= p[50.0] <= p[75.0] <= p[99.0]
+    # one uniform-price session clears every crossing order: no bid left unfilled above an
+    # ask left unfilled (beyond the 0.1 bp tick), so a market that under-clears fails here
+    one = clear_call_market(bq, br, aq, ar, sessions=1, imbalance=0.0)
+    left_b = br[(bq - one.bid_fill) > tol]
+    left_a = ar[(aq - one.ask_fill) > tol]
+    if left_b.size and left_a.size:
+        assert left_b.max() <= left_a.min() + 0.0011
