@@ -92,10 +92,13 @@ def test_simulated_moments_and_toml(tmp_path):
 def test_calibrate_improves_loss():
     seen = []
     result = cal.calibrate(
-        seeds=(0,), max_evaluations=3, callback=lambda i, loss, ov: seen.append(loss)
+        seeds=(0,), max_evaluations=3, callback=lambda i, loss, ov: seen.append((loss, ov))
     )
     assert result.evaluations == 3
-    assert result.loss == min(seen)
+    losses = [loss for loss, _ in seen]
+    best = int(np.argmin(losses))
+    assert result.loss == losses[best] <= losses[0]  # never worse than the starting point
+    assert result.parameters == seen[best][1]  # the parameters that gave that loss
 
 
 def test_calibrate_params_must_be_known(tmp_path, capsys):
