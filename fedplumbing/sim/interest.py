@@ -103,25 +103,21 @@ def _overnight_interest_due(model: FedPlumbingModel) -> tuple[float, float]:
     return model.overnight.interest_due(FED)
 
 
-def accrue(
-    model: FedPlumbingModel, fed_equity_at_open: float, *, with_private_income: bool = False
-) -> float:
-    """Post today's interest flows and remittance; return the Fed's net income today ($bn).
+def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
+    """Post today's interest flows, remittance and private income; return the Fed's net income.
 
     Interest on overnight positions (ON RRP, repo, SRF, window) is booked when they unwind,
-    earlier in the day, so net income is the change of the Fed's equity since the open; its
-    breakdown is left on ``model.fed.income_today`` and the remittance on
-    ``model.fed.remitted_today``. Compiled, one kernel (`_interest_loops`) makes the four
-    postings; the numpy path, and the reference it is checked against in debug mode, is
-    `_post_leg_by_leg`.
+    earlier in the day, so net income ($bn) is the change of the Fed's equity since the open;
+    its breakdown is left on ``model.fed.income_today`` and the remittance on
+    ``model.fed.remitted_today``. The private sector's income (`private_income`) is posted
+    after the interest (nothing in between reads what it posts). Compiled, one kernel
+    (`_interest_income_loops`, which runs `_interest_loops` and `private_income._income_loops`)
+    makes both runs of postings; the numpy path, and the reference it is checked against in
+    debug mode, is `_post_leg_by_leg` then `private_income.distribute`.
 
     Args:
         model: the model.
         fed_equity_at_open: the Fed's equity before today's first posting.
-        with_private_income: then post the private sector's income too, as
-            `private_income.distribute` does (nothing in between reads what it posts).
-            Compiled, one kernel (`_interest_income_loops`) makes both runs of postings:
-            one kernel fewer to load, one call fewer a day.
     """
     cfg, led = model.config, model.ledger
     rates = model.rates_today
@@ -138,30 +134,22 @@ def accrue(
         # [IORB paid, the Fed's equity before remittances, its surplus over capital]
         out = np.zeros(3)
         args = (model.banks.rows.start, model.banks.size, *map(float, amounts), out)
-        if with_private_income:
-            rate, income_factor = private_income.carry_rate_and_factor(model)
+        rate, income_factor = private_income.carry_rate_and_factor(model)
 
-            def reference() -> None:
-                out[:] = _post_leg_by_leg(model, *amounts)
-                private_income._distribute_leg_by_leg(model, rate, income_factor)
+        def reference() -> None:
+            out[:] = _post_leg_by_leg(model, *amounts)
+            private_income._distribute_leg_by_leg(model, rate, income_factor)
 
-            model.payments.post_compiled(
-                INTEREST_LABELS + private_income.INCOME_LABELS,
-                _interest_income_kernel,
-                (*args, *private_income.kernel_args(model, rate, income_factor)),
-                reference,
-            )
-        else:
-
-            def reference() -> None:
-                out[:] = _post_leg_by_leg(model, *amounts)
-
-            model.payments.post_compiled(INTEREST_LABELS, _interest_kernel, args, reference)
+        model.payments.post_compiled(
+            INTEREST_LABELS + private_income.INCOME_LABELS,
+            _interest_income_kernel,
+            (*args, *private_income.kernel_args(model, rate, income_factor)),
+            reference,
+        )
         iorb_total, equity, surplus = out.tolist()
     else:
         iorb_total, equity, surplus = _post_leg_by_leg(model, *amounts)
-        if with_private_income:
-            private_income.distribute(model)
+        private_income.distribute(model)
 
     # this morning's unwind settled the interest due on yesterday's overnight positions
     received, paid = fed.overnight_interest_due

@@ -249,7 +249,7 @@ class FedPlumbingModel(mesa.Model):
         self.facilities.cover_dealers(self)
         self.facilities.cover_banks(self)
         # interest, then the private sector's income (`private_income.distribute`)
-        net_income = interest.accrue(self, fed_equity_at_open, with_private_income=True)
+        net_income = interest.accrue(self, fed_equity_at_open)
         self.recorder.record(repo, fed_funds, net_income)
         self.fed.react(self.recorder.last_repo_spread_bp)
         if self.debug:

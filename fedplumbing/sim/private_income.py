@@ -29,21 +29,14 @@ HEDGE_FUND_SPREAD = 0.10
 
 
 def distribute(model: FedPlumbingModel) -> None:
-    """Post today's dealer carry (paid by the public) and money-fund dividends.
+    """Post today's dealer carry (paid by the public) and money-fund dividends, leg by leg.
 
-    Compiled, one kernel (`_income_loops`) works out both and posts them; the numpy path,
-    and the reference it is checked against in debug mode, is `_distribute_leg_by_leg`.
+    The numpy path. Compiled, the day posts them with the interest in one kernel
+    (`interest._interest_income_loops`, which runs `_income_loops`), checked against this
+    in debug mode.
     """
     rate, factor = carry_rate_and_factor(model)
-    if not markets.USE_COMPILED:
-        _distribute_leg_by_leg(model, rate, factor)
-        return
-    model.payments.post_compiled(
-        INCOME_LABELS,
-        _income_kernel,
-        kernel_args(model, rate, factor),
-        lambda: _distribute_leg_by_leg(model, rate, factor),
-    )
+    _distribute_leg_by_leg(model, rate, factor)
 
 
 def carry_rate_and_factor(model: FedPlumbingModel) -> tuple[float, float]:

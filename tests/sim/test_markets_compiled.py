@@ -601,7 +601,11 @@ def test_compiled_private_income_equals_its_legs(weights_known, monkeypatch):
         return setup
 
     def compiled():
-        private_income.distribute(model)
+        rate, factor = private_income.carry_rate_and_factor(model)
+        args = private_income.kernel_args(model, rate, factor)
+        model.payments.post_compiled(
+            private_income.INCOME_LABELS, private_income._income_kernel, args, lambda: None
+        )
 
     def reference():
         rate = model.recorder.last_repo_rate
