@@ -35,7 +35,7 @@ import pandas as pd
 
 from fedplumbing.agents.fed import AdministeredRates
 from fedplumbing.sim import flows, history, securities
-from fedplumbing.sim.calendar import Calendar, CalendarRules
+from fedplumbing.sim.calendar import Calendar, CalendarRules, business_days
 from fedplumbing.sim.config import ConfigError, ScenarioConfig, apply_overrides
 from fedplumbing.sim.ledger import Leg
 from fedplumbing.sim.payments import FED, PUBLIC
@@ -287,8 +287,10 @@ def opening_from_history(cfg: ScenarioConfig) -> ScenarioConfig:
     if cfg.mode != "replay" or not cfg.replay.initial_from_history:
         return cfg
     check_window(cfg.start, cfg.end)
-    start = pd.Timestamp(cfg.start)
-    days = np.array([np.datetime64(cfg.start, "D")])
+    # the books open on the run's first business day, whatever calendar day `start` names:
+    # a start on a holiday or weekend (1 January) reads the data of the day the run opens
+    days = business_days(cfg.start, cfg.end)[:1]
+    start = pd.Timestamp(days[0])
     base = history.replay_inputs(days)
     weekly = history.weekly_fed_assets()
     tsy = weekly["treasuries"].dropna()

@@ -260,6 +260,21 @@ def test_a_later_window_opens_where_the_long_replay_is():
     assert window.summary["days"] == len(window.daily)
 
 
+def test_a_start_on_a_holiday_opens_from_the_first_business_day():
+    """`--start 2017-01-01` (a holiday, before the first data day) is the 3 January replay.
+
+    It used to read the opening ON RRP on 1 January, where the data has none, open with
+    $0B instead of $287B, and drift: by 2019 reserves were 12.8% off and the Fed lent
+    $200B on 17 September.
+    """
+    holiday = replay_config("replay", dt.date(2017, 1, 1), dt.date(2017, 3, 31))
+    first_day = replay_config("replay", dt.date(2017, 1, 3), dt.date(2017, 3, 31))
+    assert holiday.initial == first_day.initial
+    assert holiday.initial.on_rrp == pytest.approx(287.2, abs=0.1)
+    a, b = run_replay(holiday, 0), run_replay(first_day, 0)
+    pd.testing.assert_frame_equal(a.daily, b.daily)
+
+
 def test_a_one_day_replay_writes_its_report(tmp_path):
     """Too short for most checks (no weeks, no demand curve), yet a report, not a crash."""
     result = run_replay(replay_config("replay", dt.date(2019, 12, 24), dt.date(2019, 12, 24)), 0)
