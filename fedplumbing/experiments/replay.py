@@ -24,7 +24,7 @@ import pandas as pd
 from fedplumbing.sim import history
 from fedplumbing.sim.config import ConfigError, ScenarioConfig, apply_overrides, load_scenario
 from fedplumbing.sim.replay import opening_from_history
-from fedplumbing.sim.run import RunResult, simulate, summarize
+from fedplumbing.sim.run import RunResult, simulate
 
 #: The spike day of September 2019 and the validation windows (comparison only).
 SPIKE_DAY = pd.Timestamp("2019-09-17")
@@ -90,17 +90,8 @@ def replay_config(
 def run_replay(cfg: ScenarioConfig, seed: int = 0, *, progress: bool = False) -> RunResult:
     """Simulate a replay config; the run's wall time goes into ``summary['runtime_s']``."""
     t0 = time.perf_counter()
-    result = simulate(cfg, seed, progress=progress)
-    first = cfg.replay.report_from
-    if first is not None:  # a window after a warm-up: keep its days only
-        keep = pd.to_datetime(result.daily["date"]) >= pd.Timestamp(first)
-        result.daily = result.daily[keep].reset_index(drop=True)
-        result.summary = summarize(result.daily)
+    result = simulate(cfg, seed, progress=progress)  # a window's own days (report_from)
     result.summary["runtime_s"] = time.perf_counter() - t0
-    daily = result.daily
-    for col in ("srf_rate",):
-        if col in daily:
-            daily[col] = daily[col].where(np.isfinite(daily[col]))
     return result
 
 

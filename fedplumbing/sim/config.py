@@ -414,7 +414,9 @@ class Replay:
         "counterfactual: SRF rate = IORB + this every day (None: the SRF where it existed)",
     )
     initial_from_history: bool = param(
-        True, doc="set the opening balances from the data at the start date"
+        True,
+        doc="set the opening balances from the data on the first business day (every "
+        "command and the model do this; once done the flag is off, so it is done once)",
     )
     report_from: dt.date | None = param(
         None,

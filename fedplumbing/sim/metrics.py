@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,7 +61,8 @@ class DailyRecorder:
         reserves = float(b[FED, self._reserves_l])
         sofr = _pct(repo)
         effr = _pct(fed_funds)
-        srf_rate = r.srf if m.config.fed.srf_enabled else float("nan")
+        # no SRF (off, or a replay day before it existed, priced at inf): a blank rate
+        srf_rate = r.srf if m.config.fed.srf_enabled and r.srf < math.inf else float("nan")
         dealers = m.dealers.rows
         srf_dealers, srf_banks = fac.get("srf_dealers", 0.0), fac.get("srf_banks", 0.0)
         _, soma_bill_share, soma_wam_years = m.fed.soma.treasury_stats()

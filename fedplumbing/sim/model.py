@@ -35,6 +35,7 @@ from fedplumbing.sim.opening import (
 )
 from fedplumbing.sim.overnight import OvernightBook
 from fedplumbing.sim.payments import FED, Payments
+from fedplumbing.sim.replay import opening_from_history
 from fedplumbing.sim.repo_market import RepoMarket
 from fedplumbing.sim.window_dressing import WindowDressing
 
@@ -63,6 +64,8 @@ class FedPlumbingModel(mesa.Model):
     ) -> None:
         if config.initial.fit_on_rrp and config.mode == "policy":
             config = fit_opening_on_rrp(config, rng)
+        # a replay opens from the data whichever command built it (run, compare, sweep...)
+        config = opening_from_history(config)
         if isinstance(rng, np.random.SeedSequence):
             rng = np.random.default_rng(rng)
         super().__init__(rng=rng)

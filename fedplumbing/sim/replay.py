@@ -282,7 +282,8 @@ def opening_from_history(cfg: ScenarioConfig) -> ScenarioConfig:
     Reserves and ON RRP come from WRESBAL / RRPONTSYD where shipped (to 2020-02); later
     their sum comes from the replay identity (SOMA - TGA - other factors) and starts all in
     reserves. Bank assets come from H.8 where shipped. Nothing changes unless
-    `replay.initial_from_history` is set and the mode is "replay".
+    `replay.initial_from_history` is set and the mode is "replay"; the config returned has
+    the flag off, so applying this twice (the replay command, then the model) opens once.
     """
     if cfg.mode != "replay" or not cfg.replay.initial_from_history:
         return cfg
@@ -310,7 +311,8 @@ def opening_from_history(cfg: ScenarioConfig) -> ScenarioConfig:
         on_rrp = 0.0
     if not np.isfinite(reserves):
         reserves = max(liquidity - on_rrp, 1.0)
-    overrides: dict[str, float] = {
+    overrides: dict[str, float | bool] = {
+        "replay.initial_from_history": False,
         "initial.reserves": reserves,
         "initial.on_rrp": on_rrp,
         "initial.tga": tga,

@@ -220,4 +220,8 @@ def simulate(
     ):
         model.step()
     daily = model.recorder.frame()
+    first = config.replay.report_from
+    if first is not None:  # a window after a warm-up: its own days only
+        keep = pd.to_datetime(daily["date"]) >= pd.Timestamp(first)
+        daily = daily[keep].reset_index(drop=True)
     return RunResult(daily, summarize(daily), config, seed, model if keep_model else None)

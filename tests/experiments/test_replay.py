@@ -19,8 +19,9 @@ from fedplumbing.experiments.replay import (
     write_replay,
 )
 from fedplumbing.sim import history
-from fedplumbing.sim.config import load_scenario
+from fedplumbing.sim.config import apply_overrides, load_scenario
 from fedplumbing.sim.model import FedPlumbingModel
+from fedplumbing.sim.replay import opening_from_history
 from fedplumbing.sim.run import simulate
 
 SHORT = {"start": dt.date(2019, 8, 26), "end": dt.date(2019, 9, 30)}
@@ -166,6 +167,38 @@ def test_opening_from_history():
     day = np.array(["2018-06-01"], dtype="datetime64[D]")
     assert cfg.initial.tga == pytest.approx(float(history.replay_inputs(day)["tga"].iloc[0]))
 
+
+def test_opening_from_history_opens_once():
+    """Applied twice (the replay command, then the model), the opening is the same.
+
+    A later start grows the money funds' and hedge funds' books since the first data week;
+    a second application must not grow them again.
+    """
+    cfg = replay_config("replay", end=dt.date(2019, 6, 28), overrides={"start": "2019-06-03"})
+    assert not cfg.replay.initial_from_history
+    assert opening_from_history(cfg) is cfg
+    assert FedPlumbingModel(cfg).config.initial == cfg.initial
+
+
+def test_every_command_opens_a_replay_from_the_data():
+    """`run sept2019` (plain `simulate`, as run, compare, sweep and stress-floor call it) is
+    the replay command's run: same opening, same rows, the spike of 17 September.
+
+    Before, only `fedplumbing replay` read the opening from the data: `run sept2019` opened
+    with the scenario's defaults ($0B ON RRP) and 17 September traded at +9 bp, not +167.
+    """
+    direct = simulate(load_scenario("sept2019"), 0).daily
+    replayed = run_replay(replay_config("sept2019"), 0).daily
+    pd.testing.assert_frame_equal(direct, replayed)
+    spike = direct.loc[pd.to_datetime(direct["date"]) == "2019-09-17", "repo_spread_bp"]
+    assert float(spike.iloc[0]) > 100
+    assert direct["srf_rate"].isna().all()  # no SRF in 2019: blank, as the replay writes
+    # `--set replay.report_from=...` keeps the window's days through `run` too
+    cfg = apply_overrides(load_scenario("sept2019"), {"replay.report_from": "2019-09-03"})
+    window = simulate(cfg, 0).daily
+    assert pd.Timestamp(window["date"].iloc[0]) == pd.Timestamp("2019-09-03")
+    same = direct[pd.to_datetime(direct["date"]) >= "2019-09-03"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(window, same)
 
 def test_replay_is_deterministic():
     cfg = replay_config("sept2019", **SHORT)
