@@ -1,9 +1,11 @@
 """Parameter designs and run seeds: grid, Latin hypercube and Sobol points, one seed per run.
 
-Run ``i`` is parameter point ``i // seeds``, replicate ``i % seeds`` (point-major order), and
-uses ``numpy.random.SeedSequence(base_seed, spawn_key=(i,))``. That is exactly the ``i``-th
-child of ``SeedSequence(base_seed).spawn(n_runs)``, so a run's random stream depends only on
-``base_seed`` and its run id, never on which worker runs it or when.
+Run ``i`` is parameter point ``i // seeds``, replicate ``i % seeds`` (point-major order).
+Replicate ``r`` of every point uses ``numpy.random.SeedSequence(base_seed, spawn_key=(r,))``,
+the ``r``-th child of ``SeedSequence(base_seed).spawn(seeds)``: common random numbers, so two
+points differ only by their parameters, never by their luck (a Morris elementary effect or a
+heat-map contrast measures the parameter, not seed noise). A run's random stream depends only
+on ``base_seed`` and its replicate, never on which worker runs it or when.
 
 Sampled designs (``lhs``, ``sobol``) draw their own points from a separate stream,
 ``SeedSequence([base_seed, SAMPLER_STREAM])``, so the points do not depend on ``seeds`` and
@@ -39,9 +41,9 @@ class RunPoint:
     """One run of a sweep: a parameter point and a seed replicate.
 
     Attributes:
-        run_id: Position in the sweep's deterministic order; also the seed's spawn key.
+        run_id: Position in the sweep's deterministic order.
         point: Index of the parameter point.
-        replicate: Seed replicate at that point (0-based).
+        replicate: Seed replicate at that point (0-based); also the seed's spawn key.
         params: Parameter overrides, dotted config path -> value.
 
     """
@@ -52,9 +54,12 @@ class RunPoint:
     params: dict[str, ParamValue]
 
 
-def run_seed(base_seed: int, run_id: int) -> np.random.SeedSequence:
-    """Return run ``run_id``'s seed: ``SeedSequence(base_seed, spawn_key=(run_id,))``."""
-    return np.random.SeedSequence(base_seed, spawn_key=(run_id,))
+def run_seed(base_seed: int, replicate: int) -> np.random.SeedSequence:
+    """The seed of replicate ``replicate`` at every point of a sweep.
+
+    ``SeedSequence(base_seed, spawn_key=(replicate,))``: common random numbers across points.
+    """
+    return np.random.SeedSequence(base_seed, spawn_key=(replicate,))
 
 
 def grid_points(spec: SweepSpec) -> list[dict[str, ParamValue]]:

@@ -64,8 +64,9 @@ type RunFn = Callable[
 
 FORMAT = "fedplumbing-sweep/1"
 SEED_SCHEME = (
-    "run i uses numpy.random.SeedSequence(base_seed, spawn_key=(i,)), i.e. "
-    "SeedSequence(base_seed).spawn(n_runs)[i]; run i = point * seeds + replicate"
+    "replicate r of every point uses numpy.random.SeedSequence(base_seed, spawn_key=(r,)), "
+    "i.e. SeedSequence(base_seed).spawn(seeds)[r] (common random numbers across points); "
+    "run i = point * seeds + replicate"
 )
 MAX_ERROR_CHARS = 1000
 
@@ -237,7 +238,7 @@ def execute_run(run_fn: RunFn, task: RunTask) -> RunOutcome:
     worker, versions = _worker_identity()
     start = time.perf_counter()
     try:
-        summary, daily = run_fn(task.request(), run_seed(task.base_seed, task.run_id))
+        summary, daily = run_fn(task.request(), run_seed(task.base_seed, task.replicate))
         missing = [m for m in task.metrics if m not in summary]
         if missing:
             raise KeyError(f"run summary lacks metric(s): {', '.join(missing)}")
@@ -613,7 +614,7 @@ class _RunWriter:
             "point": task.point,
             "replicate": task.replicate,
             "seed_entropy": task.base_seed,
-            "seed_spawn_key": task.run_id,
+            "seed_spawn_key": task.replicate,
             **task.params,
             **outcome.metrics,
             "status": outcome.status,
@@ -625,7 +626,7 @@ class _RunWriter:
         meta = json.dumps(
             {
                 **self.meta,
-                "seed": {"entropy": task.base_seed, "spawn_key": [task.run_id]},
+                "seed": {"entropy": task.base_seed, "spawn_key": [task.replicate]},
                 "versions": outcome.versions,
             }
         )
