@@ -66,7 +66,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_out_dir(out)
     result = run_replay(cfg, seed, progress=not args.quiet and sys.stderr.isatty())
-    paths = write_replay(result, out, counterfactuals=not args.no_counterfactuals)
+    paths = write_replay(
+        result, out, counterfactuals=not args.no_counterfactuals, overrides=overrides
+    )
     if not args.quiet:
         first = cfg.replay.report_from
         warm_up = f" (after a warm-up from {cfg.start})" if first is not None else ""

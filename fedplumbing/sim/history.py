@@ -379,11 +379,12 @@ def _weekly_fed_assets_cached() -> pd.DataFrame:
     lending = pd.Series(0.0, index=weeks)
     lending[window] = (nontsy - mbs - other_assets)[window]
     soma = walcl - other_assets - lending
+    treasuries = _extend_treasuries(treast.reindex(weeks), soma)
     regime = np.select([clean, window], ["clean", "repo_ops_removed"], default="walcl_inputs_only")
     frame = pd.DataFrame(
         {
             "walcl": walcl,
-            "treasuries": treast.reindex(weeks),
+            "treasuries": treasuries,
             "mbs_est": mbs,
             "other_assets_est": other_assets,
             "fed_lending_est": lending,
@@ -399,13 +400,37 @@ def _weekly_fed_assets_cached() -> pd.DataFrame:
     return frame
 
 
+def _extend_treasuries(treasuries: pd.Series, soma: pd.Series) -> pd.Series:
+    """TREAST past its last week: SOMA less the rest of SOMA continued on its trend.
+
+    TREAST ends before WALCL (2026-04-08 against 2026-08-26). Held flat, it would leave every
+    later change of SOMA (bill purchases, MBS paydowns) to the MBS; instead the rest of SOMA
+    (MBS, lending, other) continues from its last value at its average weekly change over
+    the preceding 26 weeks, as the MBS does through the 2019 repo window, and Treasuries are
+    SOMA less that.
+    """
+    known = treasuries.dropna()
+    after = treasuries.index > known.index[-1]
+    if not after.any():
+        return treasuries
+    rest = (soma - treasuries).dropna()
+    weekly_change = (rest.iloc[-1] - rest.iloc[-1 - _MBS_TREND_WEEKS]) / _MBS_TREND_WEEKS
+    weeks_after = (treasuries.index[after] - known.index[-1]).days.to_numpy() / 7.0
+    out = treasuries.copy()
+    out[after] = soma[after] - (rest.iloc[-1] + weekly_change * weeks_after)
+    return out
+
+
 def weekly_fed_assets() -> pd.DataFrame:
     """Weekly (Wednesday) decomposition of the Fed's assets used by :func:`replay_inputs`.
 
     All amounts in US$ billions. Columns:
 
     * ``walcl``: Fed total assets (H.4.1).
-    * ``treasuries``: TREAST, outright Treasury holdings (ends 2026-04-08; NaN after).
+    * ``treasuries``: TREAST, outright Treasury holdings (ends 2026-04-08). Later weeks:
+      ``soma_outright`` less the rest of SOMA continued at its average weekly change over
+      the last 26 TREAST weeks (about -$3bn/week in 2026: MBS paydowns), so bill purchases
+      go to Treasuries, not to the MBS (`_extend_treasuries`).
     * ``other_assets_est`` (``E``): other assets (unamortised premiums, foreign currency, gold,
       SDRs, accrued interest, ...). A linear trend fitted to WALCL - TREAST - MBST over
       2017-01-04..2018-06-13 (MBST is only shipped to then; residual noise about $5bn, slope
@@ -458,6 +483,29 @@ def replay_span() -> tuple[dt.date, dt.date]:
     first = _admin_rates_cached().index[0]
     last = _weekly_fed_assets_cached().index[-1] + pd.offsets.MonthEnd(0)
     return first.date(), last.date()
+
+
+def held_inputs(end: dt.date) -> list[str]:
+    """How the inputs are carried past their last observation, for a replay ending at `end`.
+
+    The shipped series end on different days (administered rates 2026-06-05, TREAST
+    2026-04-08, the weekly balance sheet 2026-08-26); a replay may run to the end of the
+    last month. One phrase per series that ends before `end`, for the report.
+    """
+    notes = []
+    last_rate = _admin_rates_cached().index[-1].date()
+    if end > last_rate:
+        notes.append(f"administered rates after {last_rate} held at their last values")
+    last_tsy = load_series("TREAST", folder="inputs").index[-1].date()
+    if end > last_tsy:
+        notes.append(
+            f"SOMA Treasuries after {last_tsy} estimated as SOMA less its other assets on "
+            "their 26-week trend"
+        )
+    last_week = _weekly_fed_assets_cached().index[-1].date()
+    if end > last_week:
+        notes.append(f"balance-sheet levels after {last_week} held")
+    return notes
 
 
 def replay_inputs(

@@ -10,11 +10,14 @@ import pandas as pd
 import pytest
 
 from fedplumbing.experiments.replay import (
+    _period_end_mask,
     counterfactual_numbers,
+    counterfactual_overrides,
     replay_config,
     run_replay,
     september_2019,
     validate,
+    validation_markdown,
     weekly_fit_by_year,
     write_replay,
 )
@@ -199,6 +202,7 @@ def test_every_command_opens_a_replay_from_the_data():
     assert pd.Timestamp(window["date"].iloc[0]) == pd.Timestamp("2019-09-03")
     same = direct[pd.to_datetime(direct["date"]) >= "2019-09-03"].reset_index(drop=True)
     pd.testing.assert_frame_equal(window, same)
+
 
 def test_replay_is_deterministic():
     cfg = replay_config("sept2019", **SHORT)
@@ -474,3 +478,93 @@ def test_weekly_levels_are_week_averages_dated_by_their_wednesday():
     assert w.loc["2019-12-11", "reserves"] == pytest.approx(1500.0)
     assert np.isnan(w.loc["2019-12-04", "reserves"])  # its Thursday precedes the run
     assert w.loc["2019-12-31", "week"] == pd.Timestamp("2020-01-01")
+
+
+@pytest.fixture(scope="module")
+def replay_2019():
+    """The replay to the end of 2019, seed 0 (the long run short windows are cut from)."""
+    return run_replay(replay_config("replay", end=dt.date(2019, 12, 31)), 0).daily
+
+
+def _window(daily: pd.DataFrame, first: str, last: str) -> pd.DataFrame:
+    dates = pd.to_datetime(daily["date"])
+    return daily[(dates >= first) & (dates <= last)].reset_index(drop=True)
+
+
+def test_short_windows_are_judged_only_on_what_they_show(replay_2019):
+    """A check runs only when the window holds what it judges.
+
+    Before, a window from 24 December 2018 "failed" year-end pressure against a December
+    median of NaN, one day (17 September) "passed" the spike's start and end, and two spike
+    days "failed" the monthly calm medians.
+    """
+    names = {
+        (first, last): [c.name for c in validate(_window(replay_2019, first, last)).checks]
+        for first, last in [
+            ("2018-12-24", "2019-01-31"),
+            ("2019-09-17", "2019-09-17"),
+            ("2019-09-17", "2019-09-18"),
+            ("2018-12-03", "2019-01-31"),
+            ("2019-09-03", "2019-09-30"),
+        ]
+    }
+    assert not any("year-end" in n for n in names[("2018-12-24", "2019-01-31")])
+    assert any("year-end" in n for n in names[("2018-12-03", "2019-01-31")])
+    for short in [("2019-09-17", "2019-09-17"), ("2019-09-17", "2019-09-18")]:
+        assert not any("starts 16-17 Sep" in n or "by month" in n for n in names[short])
+        assert any("17 Sep 2019 SOFR" in n for n in names[short])
+    september = names[("2019-09-03", "2019-09-30")]
+    assert any("starts 16-17 Sep" in n for n in september)
+    assert any("SOFR - IOER by month" in n for n in september)
+
+
+def test_a_window_without_checks_says_so(replay_2019):
+    daily = _window(replay_2019, "2017-01-03", "2017-01-03")
+    text = validation_markdown(validate(daily), replay_config("replay"), 0)
+    assert "Overall: **no checks apply**" in text and "PASS" not in text
+
+
+def test_month_ends_come_from_the_calendar_not_the_window():
+    """A window ending mid-month does not make its last day a month-end; one opening on a
+    month's first business day flags it (the settlement of the turn)."""
+    mid = pd.DatetimeIndex(pd.bdate_range("2019-03-11", "2019-03-15"))
+    assert not _period_end_mask(mid).any()
+    turn = pd.DatetimeIndex(["2019-04-01", "2019-04-02", "2019-04-29", "2019-04-30"])
+    assert _period_end_mask(turn).tolist() == [True, False, False, True]
+
+
+def test_counterfactuals_take_the_runs_settings_but_not_their_window_or_own_change():
+    overrides = {
+        "banks.lclor_scale": 1.1,
+        "replay.extra_reserves": 50.0,
+        "start": "2018-01-02",
+        "replay.report_from": "2019-09-03",
+    }
+    assert counterfactual_overrides("sept2019", overrides) == {
+        "banks.lclor_scale": 1.1,
+        "replay.extra_reserves": 50.0,
+    }
+    # the +$150B counterfactual keeps its own extra reserves, the SRF one its SRF
+    assert counterfactual_overrides("sept2019_more_reserves", overrides) == {
+        "banks.lclor_scale": 1.1
+    }
+    assert counterfactual_overrides("sept2019_srf", {"fed.srf_stigma_bp": 50.0}) == {}
+    assert counterfactual_overrides("sept2019", None) == {}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--start", "2026-08-28"], "--start: 2026-08-28 is after the replay's last day"),
+        (["--set", "start=2019-09-03", "--start", "2019-09-10"], "start: given twice"),
+        (["--set", "mode=policy"], "mode: a replay runs mode 'replay'"),
+    ],
+)
+def test_replay_input_errors_name_the_option(argv, message, tmp_path, capsys):
+    from fedplumbing.sim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["replay", *argv, "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -334,3 +336,23 @@ def test_actual_outcomes_stop_in_february_2020() -> None:
     out = h.actual_outcomes(bdays("2020-02-20", "2020-03-31"))
     assert out.loc["2020-03-02":].drop(columns="reserves_observed").isna().all().all()
     assert out.loc["2020-02-26", "reserves_observed"]
+
+
+def test_treasuries_continue_past_their_last_week_without_feeding_the_mbs() -> None:
+    """TREAST ends 2026-04-08, WALCL 2026-08-26. Held flat, every later change of SOMA went
+    to the MBS (+$60B by August 2026, while MBS ran off); now the rest of SOMA keeps its
+    26-week trend (paydowns) and Treasuries take the bill purchases."""
+    w = h.weekly_fed_assets()
+    last = h.load_series("TREAST", folder="inputs").index[-1]
+    assert w["treasuries"].notna().all()
+    rest = (w["soma_outright"] - w["treasuries"])[w.index >= last]
+    steps = np.diff(rest.to_numpy())
+    assert np.allclose(steps, steps[0]) and -8.0 < steps[0] < 0.0  # runoff, constant pace
+    assert w.loc[w.index[-1], "treasuries"] > w.loc[last, "treasuries"]  # purchases
+    assert h.held_inputs(dt.date(2026, 3, 31)) == []
+    notes = h.held_inputs(dt.date(2026, 8, 31))
+    assert [n.split(" after ")[0] for n in notes] == [
+        "administered rates",
+        "SOMA Treasuries",
+        "balance-sheet levels",
+    ]
