@@ -356,8 +356,8 @@ class Fhlbs:
         -100,
         500,
         "bp",
-        "FHLBs ask in fed funds at least yesterday's repo rate less this (None: ON RRP + "
-        "premium only)",
+        "FHLBs ask in fed funds at least the last repo rate (of a day not a month-end) less "
+        "this (None: ON RRP + premium only)",
     )
 
 

@@ -97,16 +97,19 @@ class FedFundsMarket:
 
 
 def _repo_floor(model: FedPlumbingModel) -> float:
-    """Least rate FHLBs accept in fed funds given yesterday's repo spread (percent).
+    """Least rate FHLBs accept in fed funds given the last repo spread (percent).
 
-    Yesterday's repo spread to IORB is applied to today's IORB, so that a change of the
-    administered rates carries over; -inf when the rule is off or there is no yesterday.
+    The last repo spread to IORB of a day that was not a month-end is applied to today's
+    IORB, so that a change of the administered rates carries over; -inf when the rule is off
+    or there is no such day yet. Period ends are passed over: a year-end print (+26 bp at the
+    end of 2022) is not what repo pays the next day, and taken as the floor it put the FHLBs'
+    ask at IORB, above every bid, so that no fed funds traded on 3 January 2023.
     The floor stops at IORB: FHLBs do not lend in the model's repo market, so above IORB
     (stress, when only banks short of reserves still borrow) holding out for the repo rate
     would leave their cash at the ON RRP; there they take what the fed funds bids pay.
     """
     discount = model.config.fhlbs.repo_discount_bp
-    spread = model.recorder.last_repo_spread_bp
+    spread = model.recorder.last_calm_repo_spread_bp
     if discount is None or not math.isfinite(spread):
         return -math.inf
     return model.rates_today.iorb + min(spread - discount, 0.0) / 100.0

@@ -35,6 +35,8 @@ class DailyRecorder:
         self.model = model
         self.rows: list[dict[str, Any]] = []
         self.last_repo_spread_bp = float("nan")
+        #: the last repo spread recorded on a day that was not a month-end (bp)
+        self.last_calm_repo_spread_bp = float("nan")
         self.last_repo_rate = float("nan")
         led = model.ledger
         # the columns read every day, looked up once
@@ -110,6 +112,8 @@ class DailyRecorder:
             **_policy_columns(m, soma_bill_share),
         }
         self.last_repo_spread_bp = row["repo_spread_bp"]
+        if not m.flags["is_month_end"]:
+            self.last_calm_repo_spread_bp = row["repo_spread_bp"]
         self.last_repo_rate = row["sofr"]
         self.rows.append(row)
 

@@ -41,7 +41,7 @@ def test_firm_repo_pulls_the_effr_up():
     assert effr[5.0] >= max(effr[None] + 3, repo - 5 - 0.5)
 
 
-def test_repo_floor_follows_yesterdays_repo_spread_but_stops_at_iorb():
+def test_repo_floor_follows_the_last_repo_spread_but_stops_at_iorb():
     """Above IORB only banks short of reserves borrow; an FHLB holding out for a stressed
     repo rate (it does not lend in the model's repo market) would park cash at the ON RRP."""
     from fedplumbing.sim.config import apply_overrides, load_scenario
@@ -52,10 +52,38 @@ def test_repo_floor_follows_yesterdays_repo_spread_but_stops_at_iorb():
     model = FedPlumbingModel(cfg)
     iorb = model.rates_today.iorb
     assert _repo_floor(model) == -np.inf  # no yesterday yet
-    model.recorder.last_repo_spread_bp = -20.0
+    model.recorder.last_calm_repo_spread_bp = -20.0
     assert _repo_floor(model) == pytest.approx(iorb - 0.25)
-    model.recorder.last_repo_spread_bp = 500.0
+    model.recorder.last_calm_repo_spread_bp = 500.0
     assert _repo_floor(model) == pytest.approx(iorb)
     off = FedPlumbingModel(apply_overrides(cfg, {"fhlbs.repo_discount_bp": None}))
-    off.recorder.last_repo_spread_bp = -20.0
+    off.recorder.last_calm_repo_spread_bp = -20.0
     assert _repo_floor(off) == -np.inf
+
+
+def test_the_floor_passes_over_month_ends():
+    """The day after a month-end the FHLBs' floor comes from the day before it.
+
+    Taking the year-end print instead (+26 bp at the end of 2022) put the floor at IORB,
+    above every bid: the replay had no fed funds trade and no EFFR on 3 January 2023.
+    """
+    import datetime as dt
+
+    import pandas as pd
+
+    from fedplumbing.experiments.replay import replay_config, run_replay
+    from fedplumbing.sim.config import load_scenario
+    from fedplumbing.sim.model import FedPlumbingModel
+
+    model = FedPlumbingModel(load_scenario("default"), rng=0)
+    while not model.flags["is_month_end"]:
+        model.step()
+    before = model.recorder.last_repo_spread_bp  # the day before the month-end
+    model.step()  # the month-end itself
+    assert model.recorder.last_calm_repo_spread_bp == before
+    assert model.recorder.last_repo_spread_bp == model.recorder.rows[-1]["repo_spread_bp"]
+
+    window = run_replay(replay_config("replay", dt.date(2022, 12, 28), dt.date(2023, 1, 6)), 0)
+    daily = window.daily.set_index(pd.to_datetime(window.daily["date"]))
+    assert daily.loc["2022-12-30", "repo_spread_bp"] > 15  # the year-end print
+    assert daily["effr"].notna().all() and (daily["ff_volume"] > 0).all()
