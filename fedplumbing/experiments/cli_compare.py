@@ -47,6 +47,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         apply_overrides,
         load_scenario,
         parse_override,
+        scheduled_notes,
     )
 
     if len(args.scenarios) < 2:
@@ -60,6 +61,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for name in args.scenarios:
         cfg = load_scenario(name)
         configs.append(apply_overrides(cfg, overrides) if overrides else cfg)
+        if not args.quiet:
+            for note in scheduled_notes(configs[-1], overrides):
+                print(f"fedplumbing: note: {name}: {note}", file=sys.stderr)
 
     from fedplumbing.experiments.compare import (
         comparison_table,

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import sys
+import tempfile
 import typing
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from fedplumbing.sim.config import (
     load_scenario,
     parse_override,
     scenario_names,
+    scheduled_notes,
 )
 
 DEFAULT_OUT = "out"
@@ -79,8 +81,16 @@ def check_out_dir(out: Path, option: str = "--out") -> None:
         raise ConfigError(
             f"{option}: cannot create {str(out)!r}: {str(parent)!r} is a file, not a folder"
         )
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"{option}: cannot create {str(out)!r}: {str(parent)!r} is not writable")
+    # try it rather than ask os.access, which says yes to root everywhere (even on /proc or
+    # a read-only mount): a probe folder made and removed at once leaves nothing behind
+    try:
+        probe = tempfile.mkdtemp(prefix=".fedplumbing-probe-", dir=parent)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"{option}: cannot create {str(out)!r}: {str(parent)!r} is not writable ({reason})"
+        ) from None
+    os.rmdir(probe)
 
 
 def scenario_from_args(args: argparse.Namespace) -> ScenarioConfig:
@@ -135,6 +145,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = scenario_from_args(args)
     out = Path(args.out)
     check_out_dir(out)
+    if not args.quiet:
+        keys = [parse_override(text)[0] for text in args.overrides]
+        for note in scheduled_notes(cfg, keys):
+            print(f"fedplumbing: note: {note}", file=sys.stderr)
     available = _business_day_count(cfg)
     if days is not None and available is not None and days > available and not args.quiet:
         print(

@@ -17,6 +17,7 @@ import math
 import tomllib
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -115,11 +116,15 @@ class RateChange:
 class Rates:
     """Administered rates of the corridor (percent per year)."""
 
-    iorb: float = param(1.50, -1, 25, "%", "interest on reserve balances")
-    on_rrp: float = param(1.25, -1, 25, "%", "ON RRP offering rate")
-    srf: float = param(1.75, -1, 25, "%", "SRF minimum bid rate")
-    discount: float = param(2.25, -1, 25, "%", "discount (primary credit) rate")
-    changes: list[RateChange] = _list([], "scheduled rate changes")
+    iorb: float = param(
+        1.50, -1, 25, "%", "interest on reserve balances (until a rates.changes entry sets it)"
+    )
+    on_rrp: float = param(1.25, -1, 25, "%", "ON RRP offering rate (until rates.changes sets it)")
+    srf: float = param(1.75, -1, 25, "%", "SRF minimum bid rate (until rates.changes sets it)")
+    discount: float = param(
+        2.25, -1, 25, "%", "discount (primary credit) rate (until rates.changes sets it)"
+    )
+    changes: list[RateChange] = _list([], "scheduled rate changes (they override the above)")
 
 
 @dataclass(frozen=True)
@@ -139,10 +144,16 @@ class RunoffStep:
 class Fed:
     """The Fed's balance-sheet rules, facilities and reaction function."""
 
-    treasury_cap: float = param(30.0, 0, 1e6, "$bn/month", "Treasury runoff cap")
-    mbs_cap: float = param(20.0, 0, 1e6, "$bn/month", "MBS runoff cap")
-    rmp: float = param(0.0, 0, 1e4, "$bn/month", "reserve-management bill purchases")
-    runoff: list[RunoffStep] = _list([], "changes of caps over time")
+    treasury_cap: float = param(
+        30.0, 0, 1e6, "$bn/month", "Treasury runoff cap (until the first fed.runoff step)"
+    )
+    mbs_cap: float = param(
+        20.0, 0, 1e6, "$bn/month", "MBS runoff cap (until the first fed.runoff step)"
+    )
+    rmp: float = param(
+        0.0, 0, 1e4, "$bn/month", "reserve-management bill purchases (until fed.runoff sets it)"
+    )
+    runoff: list[RunoffStep] = _list([], "changes of caps over time (they override the above)")
     qt_end: dt.date | None = param(None, doc="date runoff stops (full reinvestment after)")
     treasury_reinvestment: str = param("coupons", doc="coupons | bills")
     mbs_reinvestment: str = param("treasuries", doc="treasuries | bills | mbs | none")
@@ -850,6 +861,46 @@ def apply_overrides(cfg: ScenarioConfig, overrides: dict[str, Any]) -> ScenarioC
             raise ConfigError(f"{key}: must be a finite number, got {value!r}")
         node[parts[-1]] = value
     return from_dict(data)
+
+
+#: Settings that a dated schedule of the scenario also sets: (schedule, its step's field).
+_SCHEDULED = {
+    "fed.treasury_cap": ("fed.runoff", "treasury_cap"),
+    "fed.mbs_cap": ("fed.runoff", "mbs_cap"),
+    "fed.rmp": ("fed.runoff", "rmp"),
+    "fed.mbs_reinvestment": ("fed.runoff", "mbs_reinvestment"),
+    "rates.iorb": ("rates.changes", "iorb"),
+    "rates.on_rrp": ("rates.changes", "on_rrp"),
+    "rates.srf": ("rates.changes", "srf"),
+    "rates.discount": ("rates.changes", "discount"),
+}
+
+
+def scheduled_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[str]:
+    """Notes for settings in `keys` that the scenario's dated schedules override.
+
+    `fed.treasury_cap` (and the other caps) hold only until the first `fed.runoff` step,
+    the rates until the first `rates.changes` entry that sets them; a `--set` of the
+    setting alone then changes part of the run, or none of it. One note per such key (none
+    when `keys` also replace the schedule itself).
+    """
+    keys = set(keys)
+    notes = []
+    for key in sorted(keys & set(_SCHEDULED)):
+        schedule, field = _SCHEDULED[key]
+        if schedule in keys:
+            continue
+        steps = cfg.fed.runoff if schedule == "fed.runoff" else cfg.rates.changes
+        dates = [step.date for step in steps if getattr(step, field) is not None]
+        if not dates or min(dates) > cfg.end:
+            continue
+        first = min(dates)
+        if first <= cfg.start:
+            note = f"{key} has no effect: the scenario's {schedule} sets it from {first}"
+        else:
+            note = f"{key} holds until {first} only; from then the scenario's {schedule} sets it"
+        notes.append(f"{note} (--set {schedule}=[] drops that schedule)")
+    return notes
 
 
 def config_to_dict(cfg: Any, native: bool = False) -> Any:

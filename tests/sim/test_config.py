@@ -1,0 +1,39 @@
+"""Scenario settings that a dated schedule of the scenario overrides."""
+
+import pytest
+
+from fedplumbing.sim.config import apply_overrides, load_scenario
+
+
+def test_settings_a_schedule_overrides_are_named():
+    """`--set fed.treasury_cap=0` on qt2017 changed only its first quarter: the runoff
+    schedule sets the caps from 2018-01-01. The note says so, and how to drop the schedule."""
+    from fedplumbing.sim.config import scheduled_notes
+
+    qt = load_scenario("qt2017")
+    notes = scheduled_notes(qt, ["fed.treasury_cap", "rates.iorb", "banks.lclor_scale"])
+    assert notes == [
+        "fed.treasury_cap holds until 2018-01-01 only; from then the scenario's fed.runoff "
+        "sets it (--set fed.runoff=[] drops that schedule)",
+        "rates.iorb holds until 2017-12-14 only; from then the scenario's rates.changes sets "
+        "it (--set rates.changes=[] drops that schedule)",
+    ]
+    assert scheduled_notes(qt, ["fed.treasury_cap", "fed.runoff"]) == []  # replaced too
+    later = apply_overrides(qt, {"start": "2018-02-01"})
+    assert "has no effect" in scheduled_notes(later, ["fed.mbs_cap"])[0]
+    assert scheduled_notes(load_scenario("default"), ["fed.treasury_cap"]) == []
+
+
+def test_a_sweep_over_a_setting_its_schedule_overrides_is_refused(tmp_path):
+    from fedplumbing.experiments.spec import SpecError, check_against_config, load_spec
+
+    # qt2022 from July 2022: its rate changes (the first on 2022-06-16) set the discount
+    # rate from the first day, so every point of the sweep would be the same run
+    (tmp_path / "later.toml").write_text('extends = "qt2022"\nstart = 2022-07-01\n')
+    path = tmp_path / "spec.toml"
+    path.write_text(
+        f'scenario = "{tmp_path / "later.toml"}"\ndays = 20\nmetrics = ["min_reserves"]\n'
+        '[parameters]\n"rates.discount" = { values = [1.0, 2.0] }\n'
+    )
+    with pytest.raises(SpecError, match=r"parameters\.rates\.discount: has no effect"):
+        check_against_config(load_spec(path))
