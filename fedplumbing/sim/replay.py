@@ -281,7 +281,7 @@ def opening_from_history(cfg: ScenarioConfig) -> ScenarioConfig:
 
     Reserves and ON RRP come from WRESBAL / RRPONTSYD where shipped (to 2020-02); later
     their sum comes from the replay identity (SOMA - TGA - other factors) and starts all in
-    reserves. Bank assets come from H.8 where shipped. Nothing changes unless
+    reserves. Bank assets come from H.8 (its last value after it ends). Nothing changes unless
     `replay.initial_from_history` is set and the mode is "replay"; the config returned has
     the flag off, so applying this twice (the replay command, then the model) opens once.
     """
@@ -321,6 +321,10 @@ def opening_from_history(cfg: ScenarioConfig) -> ScenarioConfig:
         "initial.mbs": max(soma - treasuries, 0.0),
     }
     bank_assets = float(actual["bank_assets"].iloc[0])
+    if not np.isfinite(bank_assets):
+        # after H.8 ends (2020-02): its last value, not the scenario's 2017-sized default
+        h8 = history.load_series("TLAACBW027SBOG")[:start].dropna()
+        bank_assets = float(h8.iloc[-1]) if not h8.empty else np.nan
     if np.isfinite(bank_assets):
         overrides["initial.bank_assets"] = bank_assets
     # the scenario's money-fund and hedge-fund books are those of the first data week; a

@@ -171,6 +171,13 @@ def test_opening_from_history():
     assert cfg.initial.tga == pytest.approx(float(history.replay_inputs(day)["tga"].iloc[0]))
 
 
+def test_a_cold_start_after_the_bank_asset_data_keeps_its_last_value():
+    """H.8 ends 2020-02-26: a start two weeks later opened at the scenario's $16,500B."""
+    cfg = replay_config("replay", end=dt.date(2020, 4, 30), overrides={"start": "2020-03-12"})
+    last = history.load_series("TLAACBW027SBOG")[:"2020-03-12"].iloc[-1]
+    assert cfg.initial.bank_assets == pytest.approx(last) and last > 17_000
+
+
 def test_opening_from_history_opens_once():
     """Applied twice (the replay command, then the model), the opening is the same.
 

@@ -164,6 +164,19 @@ def test_out_under_a_file_is_refused_before_any_work(command, tmp_path, capsys):
     assert blocker.read_text() == "not a folder"
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_nothing_can_be_created_in_is_refused_before_any_work(
+    tmp_path, capsys, engine_must_not_run
+):
+    """/proc passes os.access even for root; the check now tries, and leaves nothing."""
+    assert cli.main(["run", "--out", "/proc/fedplumbing-out"]) == 2
+    assert "--out: cannot create '/proc/fedplumbing-out'" in one_error_line(capsys)
+    from fedplumbing.sim.commands import check_out_dir
+
+    check_out_dir(tmp_path / "new" / "deeper")  # a folder that can be made: no error
+    assert list(tmp_path.iterdir()) == []  # and no probe left behind
+
+
 @pytest.mark.parametrize(
     "argv",
     [["run", "--no-such-option"], ["no-such-command"], ["run", "a", "b"], ["check"]],
