@@ -46,8 +46,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ConfigError,
         apply_overrides,
         load_scenario,
+        override_notes,
         parse_override,
-        scheduled_notes,
     )
 
     if len(args.scenarios) < 2:
@@ -62,7 +62,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         cfg = load_scenario(name)
         configs.append(apply_overrides(cfg, overrides) if overrides else cfg)
         if not args.quiet:
-            for note in scheduled_notes(configs[-1], overrides):
+            for note in override_notes(configs[-1], overrides):
                 print(f"fedplumbing: note: {name}: {note}", file=sys.stderr)
 
     from fedplumbing.experiments.compare import (

@@ -316,7 +316,7 @@ def check_against_config(spec: SweepSpec) -> str | None:
                     # judges it on every point, before any output (`sweep._config_hashes`)
                     continue
                 raise SpecError(f"parameters.{param.name}: {message}") from None
-    for note in sim_config.scheduled_notes(base, spec.parameter_names):
+    for note in sim_config.override_notes(base, spec.parameter_names):
         if " has no effect: " in note:  # every point would run the same model
             name = note.split(" ", 1)[0]
             raise SpecError(f"parameters.{name}: {note.split(' ', 1)[1]}")

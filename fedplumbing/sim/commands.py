@@ -24,9 +24,9 @@ from fedplumbing.sim.config import (
     config_to_dict,
     describe_fields,
     load_scenario,
+    override_notes,
     parse_override,
     scenario_names,
-    scheduled_notes,
 )
 
 DEFAULT_OUT = "out"
@@ -147,7 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_out_dir(out)
     if not args.quiet:
         keys = [parse_override(text)[0] for text in args.overrides]
-        for note in scheduled_notes(cfg, keys):
+        for note in override_notes(cfg, keys):
             print(f"fedplumbing: note: {note}", file=sys.stderr)
     available = _business_day_count(cfg)
     if days is not None and available is not None and days > available and not args.quiet:

@@ -876,16 +876,21 @@ _SCHEDULED = {
 }
 
 
-def scheduled_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[str]:
-    """Notes for settings in `keys` that the scenario's dated schedules override.
+def override_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[str]:
+    """Notes for settings in `keys` that change part of the run, or none of it.
 
     `fed.treasury_cap` (and the other caps) hold only until the first `fed.runoff` step,
-    the rates until the first `rates.changes` entry that sets them; a `--set` of the
-    setting alone then changes part of the run, or none of it. One note per such key (none
-    when `keys` also replace the schedule itself).
+    the rates until the first `rates.changes` entry that sets them (no note when `keys`
+    also replace the schedule itself); `replay.*` settings do nothing in policy mode.
     """
     keys = set(keys)
     notes = []
+    if cfg.mode == "policy":
+        notes += [
+            f"{key} has no effect: the scenario runs in policy mode (replay settings apply "
+            "to mode = 'replay')"
+            for key in sorted(k for k in keys if k.startswith("replay."))
+        ]
     for key in sorted(keys & set(_SCHEDULED)):
         schedule, field = _SCHEDULED[key]
         if schedule in keys:

@@ -8,20 +8,25 @@ from fedplumbing.sim.config import apply_overrides, load_scenario
 def test_settings_a_schedule_overrides_are_named():
     """`--set fed.treasury_cap=0` on qt2017 changed only its first quarter: the runoff
     schedule sets the caps from 2018-01-01. The note says so, and how to drop the schedule."""
-    from fedplumbing.sim.config import scheduled_notes
+    from fedplumbing.sim.config import override_notes
 
     qt = load_scenario("qt2017")
-    notes = scheduled_notes(qt, ["fed.treasury_cap", "rates.iorb", "banks.lclor_scale"])
+    notes = override_notes(qt, ["fed.treasury_cap", "rates.iorb", "banks.lclor_scale"])
     assert notes == [
         "fed.treasury_cap holds until 2018-01-01 only; from then the scenario's fed.runoff "
         "sets it (--set fed.runoff=[] drops that schedule)",
         "rates.iorb holds until 2017-12-14 only; from then the scenario's rates.changes sets "
         "it (--set rates.changes=[] drops that schedule)",
     ]
-    assert scheduled_notes(qt, ["fed.treasury_cap", "fed.runoff"]) == []  # replaced too
+    assert override_notes(qt, ["fed.treasury_cap", "fed.runoff"]) == []  # replaced too
     later = apply_overrides(qt, {"start": "2018-02-01"})
-    assert "has no effect" in scheduled_notes(later, ["fed.mbs_cap"])[0]
-    assert scheduled_notes(load_scenario("default"), ["fed.treasury_cap"]) == []
+    assert "has no effect" in override_notes(later, ["fed.mbs_cap"])[0]
+    assert override_notes(load_scenario("default"), ["fed.treasury_cap"]) == []
+    assert override_notes(load_scenario("default"), ["replay.extra_reserves"]) == [
+        "replay.extra_reserves has no effect: the scenario runs in policy mode (replay "
+        "settings apply to mode = 'replay')"
+    ]
+    assert override_notes(load_scenario("replay"), ["replay.extra_reserves"]) == []
 
 
 def test_a_sweep_over_a_setting_its_schedule_overrides_is_refused(tmp_path):
