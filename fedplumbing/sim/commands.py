@@ -27,6 +27,7 @@ from fedplumbing.sim.config import (
     override_notes,
     parse_override,
     scenario_names,
+    schedule_notes,
 )
 
 DEFAULT_OUT = "out"
@@ -239,6 +240,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             failed += 1
             continue
         print(f"OK: {describe_scenario(cfg)}")
+        for note in schedule_notes(cfg):
+            print(f"  note: {note}")
     return 2 if failed else 0
 
 

@@ -876,6 +876,28 @@ _SCHEDULED = {
 }
 
 
+def schedule_notes(cfg: ScenarioConfig) -> list[str]:
+    """Notes for dated schedule entries after the scenario's end: they never apply."""
+    schedules = {
+        "rates.changes": cfg.rates.changes,
+        "fed.runoff": cfg.fed.runoff,
+        "treasury.tga_schedule": cfg.treasury.tga_schedule,
+    }
+    notes = []
+    for name, steps in schedules.items():
+        late = sorted(step.date for step in steps if step.date > cfg.end)
+        if len(late) == 1:
+            notes.append(
+                f"{name}: the entry dated {late[0]} is after the end {cfg.end} and never applies"
+            )
+        elif late:
+            notes.append(
+                f"{name}: {len(late)} entries (from {late[0]}) are after the end {cfg.end} "
+                "and never apply"
+            )
+    return notes
+
+
 def override_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[str]:
     """Notes for settings in `keys` that change part of the run, or none of it.
 

@@ -42,3 +42,17 @@ def test_a_sweep_over_a_setting_its_schedule_overrides_is_refused(tmp_path):
     )
     with pytest.raises(SpecError, match=r"parameters\.rates\.discount: has no effect"):
         check_against_config(load_spec(path))
+
+
+def test_check_names_schedule_entries_after_the_end(capsys):
+    from fedplumbing.sim import cli
+
+    assert cli.main(["check", "qt2017", "--set", "end=2019-10-20"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("OK: qt2017")
+    assert out[1:] == [
+        "  note: rates.changes: the entry dated 2019-10-31 is after the end 2019-10-20 and "
+        "never applies"
+    ]
+    assert cli.main(["check", "qt2017"]) == 0
+    assert "note" not in capsys.readouterr().out
