@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from fedplumbing.experiments.app import teaching
-from fedplumbing.experiments.app.teaching import Settings, TeachingModel, settings_overrides
+from fedplumbing.experiments.app.teaching import (
+    Settings,
+    TeachingModel,
+    in_force_text,
+    settings_overrides,
+)
 from fedplumbing.sim.config import apply_overrides, load_scenario
+from fedplumbing.sim.run import simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -57,16 +63,21 @@ def test_qt_pace_scales_every_runoff_cap(base) -> None:
 
 
 def test_iorb_moves_the_corridor_and_on_rrp_is_capped(base) -> None:
+    """IORB moves the whole corridor (ON RRP, SRF, discount); ON RRP never exceeds IORB."""
     overrides, notes = settings_overrides(base, Settings(iorb=2.0))
     r = base.rates
     assert overrides["rates.iorb"] == pytest.approx(2.0)
     assert overrides["rates.srf"] == pytest.approx(r.srf + 2.0 - r.iorb)
     assert overrides["rates.discount"] == pytest.approx(r.discount + 2.0 - r.iorb)
-    assert "rates.on_rrp" not in overrides
+    assert overrides["rates.on_rrp"] == pytest.approx(r.on_rrp + 2.0 - r.iorb)
     apply_overrides(base, overrides)  # valid
 
-    overrides, notes = settings_overrides(base, Settings(iorb=1.0))  # below ON RRP 1.25
+    # a floor set by the slider stays where it is set
+    overrides, notes = settings_overrides(base, Settings(iorb=2.0, on_rrp=1.0))
     assert overrides["rates.on_rrp"] == pytest.approx(1.0)
+
+    overrides, notes = settings_overrides(base, Settings(iorb=1.0, on_rrp=1.2))
+    assert overrides["rates.on_rrp"] == pytest.approx(1.0)  # capped at the new IORB
     assert any("capped at IORB" in n for n in notes)
     cfg = apply_overrides(base, overrides)
     assert cfg.rates.on_rrp <= cfg.rates.iorb
@@ -76,20 +87,67 @@ def test_iorb_moves_the_corridor_and_on_rrp_is_capped(base) -> None:
     assert any("capped" in n for n in notes)
 
 
-def test_iorb_shift_applies_to_scheduled_rate_changes(base) -> None:
+def test_scheduled_rate_changes_move_with_the_settings(base) -> None:
+    """The schedule moves with IORB (all its rates) and with the ON RRP slider (its ON RRP);
+    an entry that sets IORB alone caps the ON RRP carried over from before it."""
     scheduled = apply_overrides(
         base,
         {
             "rates.changes": [
-                {"date": "2019-08-01", "iorb": 2.10, "on_rrp": 2.00, "srf": 2.35, "discount": 2.75}
+                {"date": "2019-08-01", "iorb": 2.10, "on_rrp": 1.90, "srf": 2.35, "discount": 2.75},
+                {"date": "2019-10-01", "iorb": 1.95},
             ]
         },
     )
-    overrides, _ = settings_overrides(scheduled, Settings(iorb=1.0))
-    change = overrides["rates.changes"][0]
-    assert change["iorb"] == pytest.approx(1.60)
-    assert change["on_rrp"] == pytest.approx(1.60)  # capped at the shifted IORB
+    overrides, notes = settings_overrides(scheduled, Settings(iorb=1.0))
+    first, second = overrides["rates.changes"]
+    assert first["iorb"] == pytest.approx(1.60) and first["on_rrp"] == pytest.approx(1.40)
+    assert second["iorb"] == pytest.approx(1.45) and second["on_rrp"] is None
+    assert any("scheduled rate changes move" in n for n in notes)
     apply_overrides(scheduled, overrides)
+
+    # the floor raised 20 bp: 2.10 from August; October's IORB 1.95 alone caps it there
+    overrides, _ = settings_overrides(scheduled, Settings(on_rrp=base.rates.on_rrp + 0.2))
+    first, second = overrides["rates.changes"]
+    assert first["on_rrp"] == pytest.approx(2.10) and first["iorb"] == pytest.approx(2.10)
+    assert second["on_rrp"] == pytest.approx(1.95)
+    apply_overrides(scheduled, overrides)
+
+
+def test_settings_that_break_a_schedule_leave_the_others(base) -> None:
+    """qt2017 with IORB 1.0: before, its 2019-05-02 change (IORB alone) made the carried ON RRP
+    exceed IORB, the config was refused and every setting was dropped (SRF, LCLoR too)."""
+    model = TeachingModel("qt2017", iorb=1.0, srf="on", lclor_scale=2.0)
+    assert not any("not applied" in n for n in model.notes)
+    assert model.config.fed.srf_enabled
+    assert model.config.banks.lclor_scale == pytest.approx(
+        2 * load_scenario("qt2017").banks.lclor_scale
+    )
+    assert model.config.rates.iorb == pytest.approx(1.0)
+
+
+def test_a_setting_the_opening_fit_cannot_meet_does_not_break_the_page() -> None:
+    """rmp2026 fits its opening ON RRP; with the floor at IORB no opening gives its $20B.
+    Before, the ConfigError escaped the constructor and the page became a traceback."""
+    model = TeachingModel("rmp2026", on_rrp=5.0)  # capped at IORB: the floor at IORB
+    assert any("could not be fitted" in n for n in model.notes)
+    assert not model.config.initial.fit_on_rrp
+    model.step()
+    assert model.days == 1
+
+
+def test_an_srf_in_the_september_2019_replay_is_priced_and_used() -> None:
+    """History had no SRF in 2019: switched on in the app, it is offered at the scenario's
+    spread over IORB every day, and caps the spike (before: the setting did nothing)."""
+    model = TeachingModel("sept2019", srf="on", srf_stigma_bp=0)
+    assert model.config.replay.srf_over_iorb_bp == pytest.approx(25.0)
+    assert any("SRF is offered at IORB +25 bp" in n for n in model.notes)
+    assert "SRF none" not in in_force_text(model)
+    window = {"replay.report_from": "2019-09-16", "end": "2019-09-18"}
+    capped = simulate(apply_overrides(model.config, window), 0).daily
+    plain = simulate(apply_overrides(load_scenario("sept2019"), window), 0).daily
+    assert plain["repo_spread_bp"].max() > 100
+    assert capped["repo_spread_bp"].max() <= 25.5 and capped["srf_take_up"].max() > 0
 
 
 def test_facility_tga_and_lclor_settings(base) -> None:

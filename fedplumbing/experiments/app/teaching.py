@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,6 +140,37 @@ def _clip(value: float, lo: float, hi: float) -> float:
     return float(min(max(value, lo), hi))
 
 
+def _moved_schedule(
+    changes: Sequence[Any], iorb: float, on_rrp: float, shift: float, offset: float
+) -> list[dict[str, Any]]:
+    """The scheduled rate changes moved with the app's settings, as override dicts.
+
+    Every scheduled rate moves by `shift` (the ON RRP by `shift + offset`), and an entry
+    that leaves the ON RRP in force above the IORB in force (a change of IORB alone, after
+    a lower one) sets the ON RRP at that IORB, so that every day's corridor is valid.
+
+    Args:
+        changes: the scenario's `rates.changes`.
+        iorb: IORB at the start, after the settings.
+        on_rrp: ON RRP at the start, after the settings.
+        shift: the IORB move (percent).
+        offset: the ON RRP's move beyond `shift` (percent).
+    """
+    moved = sorted(config_to_dict(list(changes), native=True), key=lambda c: c["date"])
+    iorb_now, on_rrp_now = iorb, on_rrp
+    for change in moved:
+        for key in ("iorb", "srf", "discount"):
+            if change[key] is not None:
+                change[key] += shift
+        if change["on_rrp"] is not None:
+            change["on_rrp"] = max(change["on_rrp"] + shift + offset, -1.0)
+        iorb_now = change["iorb"] if change["iorb"] is not None else iorb_now
+        on_rrp_now = change["on_rrp"] if change["on_rrp"] is not None else on_rrp_now
+        if on_rrp_now > iorb_now:
+            change["on_rrp"] = on_rrp_now = iorb_now
+    return moved
+
+
 def settings_overrides(
     base: ScenarioConfig, settings: Settings, reference: ScenarioConfig | None = None
 ) -> tuple[dict[str, Any], list[str]]:
@@ -171,7 +203,10 @@ def settings_overrides(
     rates = base.rates
     shift = settings.iorb - rates.iorb if _moved(settings.iorb, ref.rates.iorb) else 0.0
     iorb = rates.iorb + shift
-    on_rrp = settings.on_rrp if _moved(settings.on_rrp, ref.rates.on_rrp) else rates.on_rrp
+    # the whole corridor moves with IORB; a moved ON RRP slider sets the floor's level at the
+    # start, and moves the scheduled ON RRP rates by as much (`offset`)
+    on_rrp = settings.on_rrp if _moved(settings.on_rrp, ref.rates.on_rrp) else rates.on_rrp + shift
+    offset = on_rrp - (rates.on_rrp + shift)
     if on_rrp > iorb:
         notes.append(f"ON RRP rate {on_rrp:.2f}% capped at IORB {iorb:.2f}% (floor <= IORB).")
         on_rrp = iorb
@@ -179,21 +214,29 @@ def settings_overrides(
         out["rates.iorb"] = iorb
         out["rates.srf"] = rates.srf + shift
         out["rates.discount"] = rates.discount + shift
-        notes.append(f"IORB {shift * 100:+.0f} bp: the SRF and discount rates move with it.")
+        notes.append(
+            f"IORB {shift * 100:+.0f} bp: the ON RRP, SRF and discount rates move with it."
+        )
     if abs(on_rrp - rates.on_rrp) > 1e-12:
         out["rates.on_rrp"] = on_rrp
-    if rates.changes and (abs(shift) > 1e-12 or "rates.on_rrp" in out):
-        changes = config_to_dict(rates.changes, native=True)
-        for change in changes:  # scheduled changes move with IORB too
-            for key in ("iorb", "srf", "discount"):
-                if change[key] is not None:
-                    change[key] += shift
-            if change["on_rrp"] is not None and change["iorb"] is not None:
-                change["on_rrp"] = min(change["on_rrp"], change["iorb"])
-        out["rates.changes"] = changes
+    if rates.changes and (abs(shift) > 1e-12 or abs(offset) > 1e-12):
+        out["rates.changes"] = _moved_schedule(rates.changes, iorb, on_rrp, shift, offset)
+        notes.append(
+            "The scheduled rate changes move with these settings (IORB "
+            f"{shift * 100:+.0f} bp, ON RRP {(shift + offset) * 100:+.0f} bp); the ON RRP rate "
+            "never exceeds the IORB in force."
+        )
 
     if settings.srf == "on":
         out["fed.srf_enabled"] = True
+        if base.mode == "replay" and base.replay.srf_over_iorb_bp is None:
+            # history had no SRF before 2021: price one at the scenario's SRF spread
+            spread_bp = round((base.rates.srf - base.rates.iorb) * 100.0, 6)
+            out["replay.srf_over_iorb_bp"] = spread_bp
+            notes.append(
+                f"Replay: the SRF is offered at IORB {spread_bp:+.0f} bp every day (history "
+                "had none before July 2021)."
+            )
     elif settings.srf == "off":
         out["fed.srf_enabled"] = False
     if _moved(settings.srf_stigma_bp, ref.fed.srf_stigma_bp):
@@ -212,6 +255,30 @@ def settings_overrides(
             "rate, QT and TGA settings may have no effect."
         )
     return out, notes
+
+
+def _config_for(
+    base: ScenarioConfig, overrides: dict[str, Any], notes: list[str]
+) -> ScenarioConfig:
+    """`base` with the settings' overrides; what cannot apply is left out, with a note.
+
+    The rate settings are dropped first (a schedule may make them invalid), then all.
+    """
+    try:
+        return apply_overrides(base, overrides)
+    except ConfigError as exc:
+        reason = str(exc)
+    others = {k: v for k, v in overrides.items() if not k.startswith("rates.")}
+    if len(others) < len(overrides):
+        try:
+            config = apply_overrides(base, others)
+        except ConfigError:
+            pass
+        else:
+            notes.append(f"Rate settings not applied ({reason}); the others are.")
+            return config
+    notes.append(f"Settings not applied: {reason}")
+    return base
 
 
 # --------------------------------------------------------------------------- the model
@@ -261,23 +328,35 @@ class TeachingModel(FedPlumbingModel):
         )
         overrides, more = settings_overrides(base, self.settings)
         notes += more
+        config = _config_for(base, overrides, notes)
         try:
-            config = apply_overrides(base, overrides)
+            super().__init__(config, rng=int(seed))
         except ConfigError as exc:
-            notes.append(f"Settings not applied: {exc}")
-            config = base
-        super().__init__(config, rng=int(seed))
+            # the opening fit (`initial.fit_on_rrp`) can find no opening at these rates
+            if not config.initial.fit_on_rrp:
+                raise
+            notes.append(
+                f"The opening ON RRP could not be fitted at these settings ({exc}); the run "
+                "opens with the scenario's own hedge-fund book instead."
+            )
+            config = apply_overrides(config, {"initial.fit_on_rrp": False})
+            super().__init__(config, rng=int(seed))
+        self._step_lock = threading.RLock()
         self.scenario_name = scenario_name
         self.notes = notes
         self.overrides = overrides
         self.previous_balances = self.ledger.balances.copy()
 
     def step(self) -> None:
-        """Advance one business day, remembering the balance sheets of the morning."""
-        if not self.running:
-            return
-        self.previous_balances = self.ledger.balances.copy()
-        super().step()
+        """Advance one business day, remembering the balance sheets of the morning.
+
+        Steps from two threads (Mesa's Play loop and the tax-eve button) run one at a time.
+        """
+        with self._step_lock:
+            if not self.running:
+                return
+            self.previous_balances = self.ledger.balances.copy()
+            super().step()
 
     @property
     def days(self) -> int:
@@ -447,7 +526,7 @@ def flow_chips_html(flows: dict[str, float]) -> str:
         return '<span class="fp-chip" style="background:#eee">no notable flows today</span>'
     chips = [
         f'<span class="fp-chip" style="background:{FLOW_COLOURS.get(k, MOVED_COLOUR)}">'
-        f"{k} ${v:,.0f} bn</span>"
+        f"{k} {_fmt_bn(v)}</span>"
         for k, v in sorted(flows.items(), key=lambda kv: -kv[1])
     ]
     return "".join(chips)
@@ -625,11 +704,13 @@ def explain_day(model: TeachingModel) -> list[str]:
 def in_force_text(model: TeachingModel) -> str:
     """One line with the settings actually in force (after overrides and clamps)."""
     c = model.config
+    r = model.rates_today  # today's rates: the schedule's, or history's in a replay
     srf = f"on, stigma {c.fed.srf_stigma_bp:.0f} bp" if c.fed.srf_enabled else "off"
+    srf_rate = f"{r.srf:.2f}%" if np.isfinite(r.srf) else "none"
     return (
         f"Scenario **{model.scenario_name}** ({c.mode}); QT caps ${c.fed.treasury_cap:.0f} + "
-        f"${c.fed.mbs_cap:.0f} bn/month; IORB {c.rates.iorb:.2f}%, ON RRP {c.rates.on_rrp:.2f}%, "
-        f"SRF {c.rates.srf:.2f}% ({srf}); TGA target ${c.treasury.tga_target:.0f} bn; "
+        f"${c.fed.mbs_cap:.0f} bn/month; today IORB {r.iorb:.2f}%, ON RRP {r.on_rrp:.2f}%, "
+        f"SRF {srf_rate} ({srf}); TGA target ${c.treasury.tga_target:.0f} bn; "
         f"LCLoR x{c.banks.lclor_scale:.2f}."
     )
 
@@ -740,7 +821,12 @@ def corridor_png(rows: Sequence[dict[str, Any]], canvas: Canvas | None = None) -
                 dates, values, color=colour, ls=style, lw=1.0, drawstyle="steps-post", label=label
             )
     lo = np.nanmin(_column(rows, "on_rrp_rate")) - 0.15
-    hi = np.nanmax(_column(rows, "discount_rate")) + 0.15
+    # the SOFR and EFFR medians stay in view however far they go (a spike is the lesson);
+    # the p1-p99 band may leave the top; room above for the legend
+    top = np.nanmax(
+        [np.nanmax(_column(rows, k)) for k in ("discount_rate", "sofr", "effr", "iorb")]
+    )
+    hi = top + 0.15 + 0.2 * (top - lo)
     ax.set_ylim(lo, hi)
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=8, ncol=4, loc="upper left")
