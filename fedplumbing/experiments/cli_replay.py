@@ -55,6 +55,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    import pandas as pd
+
     from fedplumbing.experiments.replay import replay_config, run_replay, write_replay
     from fedplumbing.sim.commands import check_out_dir, parse_int
     from fedplumbing.sim.config import parse_override
@@ -70,10 +72,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result, out, counterfactuals=not args.no_counterfactuals, overrides=overrides
     )
     if not args.quiet:
-        first = cfg.replay.report_from
-        warm_up = f" (after a warm-up from {cfg.start})" if first is not None else ""
+        warm_up = (
+            f" (after a warm-up from {cfg.start})" if cfg.replay.report_from is not None else ""
+        )
+        dates = result.daily["date"]
+        span = (
+            f"{pd.Timestamp(dates.iloc[0]):%Y-%m-%d}..{pd.Timestamp(dates.iloc[-1]):%Y-%m-%d}"
+            if len(dates)
+            else f"{cfg.start}..{cfg.end}"
+        )
         print(
-            f"replay {first or cfg.start}..{cfg.end}: {len(result.daily)} days{warm_up} in "
+            f"replay {span}: {len(result.daily)} days{warm_up} in "
             f"{result.summary['runtime_s']:.1f} s"
         )
         print(f"wrote {', '.join(str(p) for p in paths.values())}")

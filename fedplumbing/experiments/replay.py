@@ -700,9 +700,11 @@ def validation_markdown(
         figures: the figure files written next to the report.
         overrides: the run's `--set` overrides (the counterfactuals took them too).
     """
+    # the first business day reported (a start on a holiday opens on the next one)
+    days = business_days(cfg.replay.report_from or cfg.start, cfg.end)
+    first = days[0].item() if len(days) else cfg.start
     lines = [
-        f"# Replay validation: {cfg.name} ({cfg.replay.report_from or cfg.start} to {cfg.end}, "
-        f"seed {seed})",
+        f"# Replay validation: {cfg.name} ({first} to {cfg.end}, seed {seed})",
         "",
         "Inputs: H.4.1 SOMA, TGA, other autonomous factors and administered rates; "
         "everything below is produced by the agents."

@@ -76,7 +76,7 @@ class RunTask:
     """Everything a worker needs for one run (small and picklable).
 
     Attributes:
-        run_id: The run's id (also its seed's spawn key).
+        run_id: The run's id (its position in the sweep; the seed is the replicate's).
         point: Parameter point index.
         replicate: Seed replicate index.
         params: Parameter overrides, dotted path -> value.
