@@ -351,7 +351,9 @@ def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> 
             f"out_dir: {out_dir} already holds a sweep ({done} runs finished); "
             "resume it (--resume) or use a fresh directory"
         )
-    for key in ("spec", "run_fn", "config_hash"):
+    # the seeding scheme too: a sweep begun with a stream per run (before common random
+    # numbers) must not be finished with another scheme
+    for key in ("spec", "run_fn", "config_hash", "seeding"):
         old, new = existing.get(key), manifest[key]
         if key == "config_hash" and (old is None or new is None):
             continue

@@ -1,6 +1,7 @@
 """The sweep, report and stress-floor commands: one-line errors (exit 2, nothing written) and
 successful runs of the real model."""
 
+import json
 import textwrap
 
 import pandas as pd
@@ -105,6 +106,15 @@ def test_sweep_report_resume_via_cli(tmp_path, capsys):
     other.write_text(textwrap.dedent(GOOD).replace("days = 20", "days = 21"))
     code, _, stderr = run(["sweep", other, "--out", out], capsys)
     assert code == 2 and "holds a different sweep" in stderr and "days" in stderr
+    # a sweep begun under another seeding scheme (a stream per run) is not resumed
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    kept = manifest_path.read_text()
+    manifest["seeding"]["scheme"] = "run i uses SeedSequence(base_seed, spawn_key=(i,))"
+    manifest_path.write_text(json.dumps(manifest))
+    code, _, stderr = run(["sweep", spec, "--out", out, "-q"], capsys)
+    assert code == 2 and "holds a different sweep (seeding differ" in stderr
+    manifest_path.write_text(kept)
 
     code, stdout, _ = run(["report", out], capsys)
     assert code == 0
