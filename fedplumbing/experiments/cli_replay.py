@@ -59,7 +59,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     from fedplumbing.experiments.replay import replay_config, run_replay, write_replay
     from fedplumbing.sim.commands import check_out_dir, parse_int
-    from fedplumbing.sim.config import parse_override
+    from fedplumbing.sim.config import load_scenario, override_notes, parse_override
 
     seed = parse_int("--seed", args.seed, 0)
     start, end = _date("--start", args.start), _date("--end", args.end)
@@ -67,6 +67,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     cfg = replay_config(args.scenario, start, end, overrides)
     out = Path(args.out)
     check_out_dir(out)
+    if not args.quiet:
+        for note in override_notes(load_scenario(args.scenario), overrides):
+            print(f"fedplumbing: note: {note}", file=sys.stderr)
     result = run_replay(cfg, seed, progress=not args.quiet and sys.stderr.isatty())
     paths = write_replay(
         result, out, counterfactuals=not args.no_counterfactuals, overrides=overrides

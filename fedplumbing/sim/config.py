@@ -876,6 +876,26 @@ _SCHEDULED = {
 }
 
 
+#: Settings a replay takes from the data instead (checked: they leave its output unchanged).
+_REPLAY_DRIVEN = (
+    "rates.",
+    "fed.treasury_cap",
+    "fed.mbs_cap",
+    "fed.rmp",
+    "fed.runoff",
+    "fed.qt_end",
+    "fed.mbs_reinvestment",
+    "fed.treasury_reinvestment",
+    "treasury.tga_target",
+    "treasury.tga_schedule",
+)
+#: Opening balances a replay reads from the data (`replay.opening_from_history`).
+_OPENED_FROM_DATA = frozenset(
+    f"initial.{name}"
+    for name in ("reserves", "on_rrp", "tga", "soma_bills", "soma_coupons", "mbs", "bank_assets")
+)
+
+
 def schedule_notes(cfg: ScenarioConfig) -> list[str]:
     """Notes for dated schedule entries after the scenario's end: they never apply."""
     schedules = {
@@ -903,10 +923,25 @@ def override_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[str]:
 
     `fed.treasury_cap` (and the other caps) hold only until the first `fed.runoff` step,
     the rates until the first `rates.changes` entry that sets them (no note when `keys`
-    also replace the schedule itself); `replay.*` settings do nothing in policy mode.
+    also replace the schedule itself); `replay.*` settings do nothing in policy mode; in a
+    replay the data drive the rates, the Fed's portfolio, the TGA and the opening balances,
+    so settings of those do nothing.
     """
     keys = set(keys)
     notes = []
+    if cfg.mode == "replay":
+        for key in sorted(keys):
+            if key.startswith(_REPLAY_DRIVEN):
+                notes.append(
+                    f"{key} has no effect: a replay takes the administered rates, the Fed's "
+                    "portfolio and the TGA from the data"
+                )
+            elif key in _OPENED_FROM_DATA and cfg.replay.initial_from_history:
+                notes.append(
+                    f"{key} has no effect: a replay opens from the data "
+                    "(--set replay.initial_from_history=false keeps the scenario's opening)"
+                )
+        return notes
     if cfg.mode == "policy":
         notes += [
             f"{key} has no effect: the scenario runs in policy mode (replay settings apply "

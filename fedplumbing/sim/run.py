@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import datetime as dt
 import sys
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from fedplumbing.sim.config import ScenarioConfig
+from fedplumbing.sim.calendar import business_days
+from fedplumbing.sim.config import ConfigError, ScenarioConfig
 from fedplumbing.sim.model import FedPlumbingModel
 
 #: Summary metrics of a run (see `summarize`).
@@ -200,9 +202,19 @@ def simulate(
 
     Raises:
         ValueError: if `days` is below 1.
+        ConfigError: `days` stops a replay before its window (`replay.report_from`) opens.
     """
     if days is not None and days < 1:
         raise ValueError(f"days: {days} is out of range (allowed: integers >= 1)")
+    # a replay window's own days (policy mode does not trim: the setting is a replay's)
+    first = config.replay.report_from if config.mode == "replay" else None
+    if first is not None and days is not None:
+        before = len(business_days(config.start, first - dt.timedelta(days=1)))
+        if days <= before:
+            raise ConfigError(
+                f"days: {days} stops the run before replay.report_from {first} (the run "
+                f"starts on {config.start}); allowed: days > {before}"
+            )
     keep_freed_memory()
     with slow_start_notice(progress):
         model = FedPlumbingModel(config, rng=seed, debug=debug)
@@ -220,7 +232,6 @@ def simulate(
     ):
         model.step()
     daily = model.recorder.frame()
-    first = config.replay.report_from
     if first is not None:  # a window after a warm-up: its own days only
         keep = pd.to_datetime(daily["date"]) >= pd.Timestamp(first)
         daily = daily[keep].reset_index(drop=True)

@@ -368,3 +368,32 @@ def test_page_module_builds_without_a_server() -> None:
     model = TeachingModel(**values)
     assert model.overrides == {}
     assert len(page.COMPONENTS) == 7
+
+
+def test_two_threads_stepping_lose_no_day() -> None:
+    """Mesa's Play loop and the tax-eve button step from two threads. Mesa's own step
+    advances its clock before calling the model's: with the lock inside, 31 calls made
+    3 days and later steps did nothing. Each call is now one business day."""
+    import threading
+
+    model = TeachingModel("default")
+    model.step()
+    threads = [threading.Thread(target=lambda: [model.step() for _ in range(15)]) for _ in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert model.days == 31 and model.steps == 31
+    model.step()
+    assert model.days == 32
+
+
+def test_in_force_shows_todays_caps_and_a_replays_own_srf() -> None:
+    """qt2017's caps rise on its schedule; `replay` keeps history's SRF from July 2021."""
+    model = TeachingModel("qt2017")
+    for _ in range(200):  # to July 2018
+        model.step()
+    assert "QT caps $24 + $16 bn/month" in in_force_text(model)
+    replay = TeachingModel("replay", srf="on")
+    assert replay.config.replay.srf_over_iorb_bp is None
+    assert any("SRF is history's" in n for n in replay.notes)

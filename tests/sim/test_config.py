@@ -56,3 +56,40 @@ def test_check_names_schedule_entries_after_the_end(capsys):
     ]
     assert cli.main(["check", "qt2017"]) == 0
     assert "note" not in capsys.readouterr().out
+
+
+def test_settings_a_replay_takes_from_the_data_are_named():
+    """In a replay the data drive the rates, the Fed's portfolio, the TGA and the opening:
+    `--set fed.treasury_cap=0` or `initial.reserves=2500` there change nothing (checked
+    against the output), so they get a note; `initial.mmf_assets` does matter."""
+    from fedplumbing.sim.config import override_notes
+
+    sept = load_scenario("sept2019")
+    keys = ["fed.treasury_cap", "rates.discount", "initial.reserves", "initial.mmf_assets"]
+    notes = override_notes(sept, keys)
+    assert [n.split(" ")[0] for n in notes] == [
+        "fed.treasury_cap",
+        "initial.reserves",
+        "rates.discount",
+    ]
+    assert all("has no effect: a replay" in n for n in notes)
+    cold = apply_overrides(sept, {"replay.initial_from_history": False})
+    assert [n.split(" ")[0] for n in override_notes(cold, keys)] == [
+        "fed.treasury_cap",
+        "rates.discount",
+    ]
+
+
+def test_days_that_stop_before_a_replay_window_are_refused(capsys):
+    """`run sept2019 --days 5 --set replay.report_from=...` ended in a traceback (an empty
+    window); in policy mode the setting does nothing and nothing is cut."""
+    from fedplumbing.sim import cli
+    from fedplumbing.sim.run import simulate
+
+    argv = ["run", "sept2019", "--days", "5", "--set", "replay.report_from=2019-09-03", "-q"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "days: 5 stops the run before replay.report_from 2019-09-03" in err
+    assert "Traceback" not in err
+    policy = apply_overrides(load_scenario("default"), {"replay.report_from": "2018-02-01"})
+    assert str(simulate(policy, 0, days=30).daily["date"].iloc[0].date()) == "2018-01-02"

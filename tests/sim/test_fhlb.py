@@ -75,13 +75,19 @@ def test_the_floor_passes_over_month_ends():
     from fedplumbing.sim.config import load_scenario
     from fedplumbing.sim.model import FedPlumbingModel
 
+    # a month-end whose spread differs from the day before's (else the check is empty)
     model = FedPlumbingModel(load_scenario("default"), rng=0)
-    while not model.flags["is_month_end"]:
-        model.step()
-    before = model.recorder.last_repo_spread_bp  # the day before the month-end
-    model.step()  # the month-end itself
+    while True:
+        while not model.flags["is_month_end"]:
+            model.step()
+        before = model.recorder.last_repo_spread_bp  # the day before the month-end
+        model.step()  # the month-end itself
+        if model.recorder.last_repo_spread_bp != before:
+            break
     assert model.recorder.last_calm_repo_spread_bp == before
     assert model.recorder.last_repo_spread_bp == model.recorder.rows[-1]["repo_spread_bp"]
+    model.step()  # the day after: calm again
+    assert model.recorder.last_calm_repo_spread_bp == model.recorder.last_repo_spread_bp
 
     window = run_replay(replay_config("replay", dt.date(2022, 12, 28), dt.date(2023, 1, 6)), 0)
     daily = window.daily.set_index(pd.to_datetime(window.daily["date"]))

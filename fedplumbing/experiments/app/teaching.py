@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from fedplumbing.sim import history
 from fedplumbing.sim.config import (
     ConfigError,
     ScenarioConfig,
@@ -229,13 +230,22 @@ def settings_overrides(
 
     if settings.srf == "on":
         out["fed.srf_enabled"] = True
-        if base.mode == "replay" and base.replay.srf_over_iorb_bp is None:
-            # history had no SRF before 2021: price one at the scenario's SRF spread
+        if (
+            base.mode == "replay"
+            and base.replay.srf_over_iorb_bp is None
+            and base.end < history_srf_start()
+        ):
+            # a replay wholly before the SRF existed: price one at the scenario's spread
+            # (a replay that reaches July 2021 keeps history's SRF from then)
             spread_bp = round((base.rates.srf - base.rates.iorb) * 100.0, 6)
             out["replay.srf_over_iorb_bp"] = spread_bp
             notes.append(
                 f"Replay: the SRF is offered at IORB {spread_bp:+.0f} bp every day (history "
-                "had none before July 2021)."
+                f"had none before {history_srf_start():%B %Y})."
+            )
+        elif base.mode == "replay" and base.replay.srf_over_iorb_bp is None:
+            notes.append(
+                f"Replay: the SRF is history's, from {history_srf_start():%B %Y} (none before)."
             )
     elif settings.srf == "off":
         out["fed.srf_enabled"] = False
@@ -279,6 +289,12 @@ def _config_for(
             return config
     notes.append(f"Settings not applied: {reason}")
     return base
+
+
+def history_srf_start() -> dt.date:
+    """The first day of the historical SRF (2021-07-29 in the shipped rates)."""
+    rates = history.load_admin_rates()["srf_min_bid"]
+    return rates.first_valid_index().date()
 
 
 # --------------------------------------------------------------------------- the model
@@ -341,7 +357,17 @@ class TeachingModel(FedPlumbingModel):
             )
             config = apply_overrides(config, {"initial.fit_on_rrp": False})
             super().__init__(config, rng=int(seed))
+        # Mesa's step advances its clock, then calls `step` below: two threads stepping at
+        # once (the Play loop and the tax-eve button) must hold the lock for both, or days
+        # are lost and the clock runs ahead of the events
         self._step_lock = threading.RLock()
+        clock_step = self.step
+
+        def locked_step() -> None:
+            with self._step_lock:
+                clock_step()
+
+        self.step = locked_step
         self.scenario_name = scenario_name
         self.notes = notes
         self.overrides = overrides
@@ -350,13 +376,13 @@ class TeachingModel(FedPlumbingModel):
     def step(self) -> None:
         """Advance one business day, remembering the balance sheets of the morning.
 
-        Steps from two threads (Mesa's Play loop and the tax-eve button) run one at a time.
+        Mesa calls this from its clock-advancing step, which the constructor wraps in a lock:
+        steps from two threads run one at a time.
         """
-        with self._step_lock:
-            if not self.running:
-                return
-            self.previous_balances = self.ledger.balances.copy()
-            super().step()
+        if not self.running:
+            return
+        self.previous_balances = self.ledger.balances.copy()
+        super().step()
 
     @property
     def days(self) -> int:
@@ -707,10 +733,19 @@ def in_force_text(model: TeachingModel) -> str:
     r = model.rates_today  # today's rates: the schedule's, or history's in a replay
     srf = f"on, stigma {c.fed.srf_stigma_bp:.0f} bp" if c.fed.srf_enabled else "off"
     srf_rate = f"{r.srf:.2f}%" if np.isfinite(r.srf) else "none"
+    if c.mode == "replay":
+        portfolio = "the Fed's portfolio and the TGA follow history"
+    else:
+        treasury, mbs, _ = model.fed.caps_on(model.date)  # today's, after the schedule
+        caps = (
+            "no runoff (full reinvestment)"
+            if treasury is None
+            else f"QT caps ${treasury:.0f} + ${mbs:.0f} bn/month"
+        )
+        portfolio = f"{caps}; TGA target ${c.treasury.tga_target:.0f} bn"
     return (
-        f"Scenario **{model.scenario_name}** ({c.mode}); QT caps ${c.fed.treasury_cap:.0f} + "
-        f"${c.fed.mbs_cap:.0f} bn/month; today IORB {r.iorb:.2f}%, ON RRP {r.on_rrp:.2f}%, "
-        f"SRF {srf_rate} ({srf}); TGA target ${c.treasury.tga_target:.0f} bn; "
+        f"Scenario **{model.scenario_name}** ({c.mode}); {portfolio}; today IORB "
+        f"{r.iorb:.2f}%, ON RRP {r.on_rrp:.2f}%, SRF {srf_rate} ({srf}); "
         f"LCLoR x{c.banks.lclor_scale:.2f}."
     )
 
