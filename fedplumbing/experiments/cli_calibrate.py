@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run the calibration and write the parameter file."""
     import datetime as dt
+    import re
     import tomllib
     from pathlib import Path
 
@@ -47,6 +48,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         calibration_path,
         to_toml,
     )
+    from fedplumbing.experiments.results import write_bytes_atomic
     from fedplumbing.sim.commands import parse_int
     from fedplumbing.sim.config import ConfigError
 
@@ -57,6 +59,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not seeds or min(seeds) < 0:
         raise ConfigError(f"--seeds: expected integers >= 0 like 0,1,2, got {args.seeds!r}")
     budget = parse_int("--max-evaluations", args.max_evaluations, 1)
+    if args.cal_version is not None and not re.fullmatch(r"[A-Za-z0-9._+-]+", args.cal_version):
+        raise ConfigError(
+            f"--version: {args.cal_version!r} is not a version label; allowed: letters, digits "
+            "and . _ + - (e.g. 2026.11.21-smm6)"
+        )
     out = Path(args.out) if args.out else calibration_path()
     if out.is_dir() or not out.parent.is_dir():
         raise ConfigError(
@@ -88,6 +95,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             for s, vals in old.items()
         }
     version = args.cal_version or f"{dt.date.today():%Y.%m.%d}-smm"
-    out.write_text(to_toml(result, version, keep))
+    text = to_toml(result, version, keep)
+    tomllib.loads(text)  # a file every command will read: parse it before replacing the old one
+    write_bytes_atomic(text.encode(), out)
     print(f"loss {result.loss:.3f} after {result.evaluations} evaluations; wrote {out}")
     return 0

@@ -35,6 +35,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from fedplumbing.sim.commands import check_out_dir
 
     folder = Path(args.dir)
+    if not folder.exists():
+        raise CommandError(f"report: {folder} does not exist; give a sweep's output folder")
+    if not folder.is_dir():
+        raise CommandError(f"report: {folder} is a file; give a sweep's output folder")
     if not (folder / "manifest.json").is_file():
         raise CommandError(f"report: {folder} holds no sweep (no manifest.json)")
     if args.figures is not None:

@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", metavar="DIR", help="output folder (default: out/sensitivity-<spec name>)"
     )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="rerun the design's failed runs"
+    )
     add_execution_arguments(parser)
     parser.set_defaults(func=cmd_sensitivity)
 
@@ -39,14 +42,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     try:
         spec = load_sensitivity_spec(args.spec)
         check_out_dir(out)
-        table, summary = run_sensitivity(spec, out, **kwargs)
+        table, summary = run_sensitivity(spec, out, retry_failed=args.retry_failed, **kwargs)
     except SpecError as exc:
         raise CommandError(str(exc)) from None
     print(summary.format())
     if table is None:
         print(
-            "sensitivity: some design points have no successful run; indices not computed "
-            "(rerun to retry lost runs, or --retry-failed)"
+            "sensitivity: some runs of the design failed or are missing; indices not "
+            "computed (rerun to retry lost runs, add --retry-failed for failed ones)"
         )
         return 1
     from fedplumbing.experiments.sensitivity import markdown

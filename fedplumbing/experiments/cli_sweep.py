@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from fedplumbing.sim.commands import parse_int
+from fedplumbing.sim.config import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,6 +61,11 @@ def add_execution_arguments(parser: argparse.ArgumentParser, resume: bool = True
 
 def execution_kwargs(args: argparse.Namespace) -> dict[str, object]:
     """Validated `run_sweep` keyword arguments from `add_execution_arguments` options."""
+    if args.workers is not None and args.dask_local is not None:
+        raise ConfigError(
+            "--workers: a Dask LocalCluster has its own workers; allowed: --workers or "
+            "--dask-local, not both"
+        )
     return {
         "workers": parse_int("--workers", args.workers, 1),
         "scheduler": args.scheduler,

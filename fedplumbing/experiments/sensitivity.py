@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -258,6 +259,7 @@ def analyze(spec: SensitivitySpec, x: np.ndarray, y: pd.DataFrame) -> pd.DataFra
     """
     seed = int(np.random.SeedSequence([spec.base_seed, DESIGN_STREAM, 1]).generate_state(1)[0])
     rows = []
+    pairs = []  # second-order Sobol' indices (`second_order = true`)
     names = [p.name for p in spec.parameters]
     for metric in spec.metrics:
         values = y[metric].to_numpy(float)
@@ -288,6 +290,16 @@ def analyze(spec: SensitivitySpec, x: np.ndarray, y: pd.DataFrame) -> pd.DataFra
                 seed=seed,
             )
             keys = ("S1", "S1_conf", "ST", "ST_conf")
+            if spec.second_order:
+                for i, j in itertools.combinations(range(len(names)), 2):
+                    pairs.append(
+                        {
+                            "metric": metric,
+                            "parameters": f"{names[i]} x {names[j]}",
+                            "S2": float(si["S2"][i, j]),
+                            "S2_conf": float(si["S2_conf"][i, j]),
+                        }
+                    )
         for i, name in enumerate(names):
             rows.append({"metric": metric, "parameter": name, **{k: float(si[k][i]) for k in keys}})
     table = pd.DataFrame(rows)
@@ -299,7 +311,10 @@ def analyze(spec: SensitivitySpec, x: np.ndarray, y: pd.DataFrame) -> pd.DataFra
     for key in fill:
         table[key] = table[key].fillna(0.0) if key in table else 0.0
     table["note"] = table["note"].fillna("") if "note" in table else ""
-    return table[["metric", "parameter", *fill, "note"]]
+    table = table[["metric", "parameter", *fill, "note"]]
+    if spec.method == "sobol" and spec.second_order:
+        table.attrs["second_order"] = pairs  # metric, parameters, S2, S2_conf
+    return table
 
 
 def run_sensitivity(
@@ -314,7 +329,8 @@ def run_sensitivity(
             progress, executor).
 
     Returns:
-        ``(indices, sweep summary)``; indices are None when some point has no ok run.
+        ``(indices, sweep summary)``; indices are None unless every run of the design is
+        stored and ok (a point averaged over fewer seeds than the others would bias them).
 
     Raises:
         SpecError: Invalid spec or output folder (nothing written).
@@ -327,7 +343,11 @@ def run_sensitivity(
         spec = load_sensitivity_spec(spec)
     x = design(spec)
     summary = run_sweep(sweep_spec(spec, x), out_dir, **sweep_kwargs)
-    y = point_means(load_results(out_dir), len(x), spec.metrics)
+    frame = load_results(out_dir)
+    ok = int((frame["status"] == "ok").sum()) if len(frame) else 0
+    if ok < len(x) * spec.seeds:
+        return None, summary
+    y = point_means(frame, len(x), spec.metrics)
     if y.isna().any().any():
         return None, summary
     table = analyze(spec, x, y)
@@ -352,6 +372,7 @@ def write_outputs(spec: SensitivitySpec, table: pd.DataFrame, out_dir: str | Pat
             "points": spec.n_points(),
             "runs": spec.n_points() * spec.seeds,
             "indices": table.to_dict(orient="records"),
+            "second_order": table.attrs.get("second_order", []),
         },
         paths["json"],
     )
@@ -385,6 +406,11 @@ def markdown(spec: SensitivitySpec, table: pd.DataFrame) -> str:
             note = f" ({r['note']})" if r["note"] else ""
             cells = " | ".join(f"{r[c]:.3g}" for c in cols)
             lines.append(f"| `{r['parameter']}`{note} | {cells} |")
+        pairs = [p for p in table.attrs.get("second_order", []) if p["metric"] == metric]
+        if pairs:
+            lines += ["", "| parameters | S2 | S2 95% |", "|---|---:|---:|"]
+            for p in sorted(pairs, key=lambda p: -p["S2"]):
+                lines.append(f"| `{p['parameters']}` | {p['S2']:.3g} | {p['S2_conf']:.3g} |")
     return "\n".join(lines) + "\n"
 
 

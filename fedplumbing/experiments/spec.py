@@ -356,6 +356,11 @@ def _samples(value: object, sampler: str, chooser: str = "sampler") -> int | Non
         raise SpecError(
             f"samples: {chooser} 'sobol' needs a power of 2 (got {n}; use {lower} or {lower * 2})"
         )
+    if chooser == "method" and n < 4:
+        # Sobol' indices estimated from 1 or 2 base samples are noise with tight intervals
+        raise SpecError(
+            f"samples: method 'sobol' needs a base sample of at least 4 (got {n}; use 4 or more)"
+        )
     return n
 
 

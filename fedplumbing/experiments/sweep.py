@@ -175,8 +175,8 @@ class SweepSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 if every run is stored and none failed in this session, else 1."""
-        return 0 if self.complete and self.failed == 0 else 1
+        """0 if every run is stored and none failed (in this session or before), else 1."""
+        return 0 if self.complete and self.failed == 0 and self.previously_failed == 0 else 1
 
     def format(self, max_reasons: int = 10) -> str:
         """Return a short human-readable report."""

@@ -165,3 +165,32 @@ def test_stress_floor_cli_writes_table_and_figure(tmp_path, capsys):
     assert "reserve floor (default)" in stdout
     for name in ("stress_floor.md", "stress_floor.png", "stress_floor_runs.csv"):
         assert (out / name).stat().st_size > 0
+
+
+def test_workers_and_a_dask_cluster_together_are_refused(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent(GOOD))
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        ["sweep", spec, "--out", out, "--workers", "1", "--dask-local", "2"], capsys
+    )
+    assert code == 2 and "--workers or --dask-local, not both" in stderr
+    assert not out.exists()
+
+
+def test_a_calibration_version_that_would_break_the_file_is_refused(tmp_path, capsys):
+    """`--version 'x"y'` wrote `version = "x"y"`, a file no command could read."""
+    out = tmp_path / "cal.toml"
+    code, _, stderr = run(
+        ["calibrate", "--max-evaluations", "1", "--out", out, "--version", 'x"y'], capsys
+    )
+    assert code == 2 and "--version: 'x\"y' is not a version label" in stderr
+    assert not out.exists()
+
+
+def test_report_names_a_missing_folder_or_a_file(tmp_path, capsys):
+    code, _, stderr = run(["report", tmp_path / "nope"], capsys)
+    assert code == 2 and "does not exist" in stderr
+    (tmp_path / "f.txt").write_text("x")
+    code, _, stderr = run(["report", tmp_path / "f.txt"], capsys)
+    assert code == 2 and "is a file" in stderr

@@ -187,3 +187,87 @@ def test_a_setting_that_does_nothing_gets_no_effect(tmp_path):
     for metric in ("mean_repo_spread_bp", "p99_repo_spread_bp", "min_reserves"):
         assert table.loc[(metric, "fed.repo_ops_size"), "mu_star"] == 0.0
     assert table.loc[("min_reserves", "initial.reserves"), "mu_star"] > 100.0
+
+
+def _fail_run(out, run_id: int) -> None:
+    """Mark a stored run as failed (as a run that raised is stored)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fedplumbing.experiments.results import run_file
+
+    path = run_file(out, run_id)
+    table = pq.read_table(path)
+    status = table.schema.get_field_index("status")
+    table = table.set_column(status, "status", pa.array(["failed"], type=pa.string()))
+    pq.write_table(table, path)
+
+
+def test_indices_need_every_run_and_failed_runs_can_be_retried(tmp_path, capsys):
+    """A point averaged over fewer seeds than the others biased the indices, silently, with
+    exit 0, and the message pointed to a --retry-failed the command did not have."""
+    from fedplumbing.sim.cli import main
+
+    write_small_scenario(tmp_path)
+    path = tmp_path / "sens.toml"
+    path.write_text(
+        textwrap.dedent("""
+        scenario = "small.toml"
+        days = 20
+        method = "morris"
+        samples = 2
+        seeds = 2
+        metrics = ["min_reserves"]
+        [parameters]
+        "initial.reserves" = { low = 1100.0, high = 2300.0 }
+    """)
+    )
+    out = tmp_path / "out"
+    argv = ["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]
+    assert main(argv) == 0
+    first = (out / "sensitivity.csv").read_text()
+    (out / "sensitivity.csv").unlink()
+    _fail_run(out, 0)
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert "--retry-failed for failed ones" in capsys.readouterr().out
+    assert not (out / "sensitivity.csv").exists()  # no indices from part of the design
+    assert main([*argv, "--retry-failed"]) == 0
+    assert (out / "sensitivity.csv").read_text() == first
+
+
+def test_second_order_indices_are_reported(tmp_path):
+    """`second_order = true` costs N x (2D + 2) points: its S2 are written, not dropped."""
+    import json
+
+    from fedplumbing.sim.cli import main
+
+    write_small_scenario(tmp_path)
+    path = tmp_path / "s2.toml"
+    path.write_text(
+        textwrap.dedent("""
+        scenario = "small.toml"
+        days = 20
+        method = "sobol"
+        samples = 4
+        seeds = 1
+        second_order = true
+        metrics = ["min_reserves"]
+        [parameters]
+        "initial.reserves" = { low = 1100.0, high = 2300.0 }
+        "banks.lclor_scale" = { low = 0.7, high = 1.3 }
+    """)
+    )
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    pairs = json.loads((out / "sensitivity.json").read_text())["second_order"]
+    assert [p["parameters"] for p in pairs] == ["initial.reserves x banks.lclor_scale"]
+    assert np.isfinite(pairs[0]["S2"])
+    assert "| parameters | S2 | S2 95% |" in (out / "sensitivity.md").read_text()
+
+
+def test_a_sobol_base_sample_below_4_is_refused(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text(textwrap.dedent(GOOD).replace("samples = 16", "samples = 1"))
+    with pytest.raises(SpecError, match="at least 4"):
+        load_sensitivity_spec(path)

@@ -137,6 +137,7 @@ def test_failing_point_is_recorded_and_others_finish(tmp_path):
     assert frame[frame["status"] == "ok"]["p99_repo_spread_bp"].notna().all()
     again = sweep(tmp_path / "out", spec)
     assert (again.done, again.skipped, again.previously_failed) == (0, 18, 6)
+    assert again.exit_code == 1  # the dataset still holds failed runs (docs: exit 1)
     retried = sweep(tmp_path / "out", spec, retry_failed=True)
     assert (retried.failed, retried.skipped) == (6, 12)
 
