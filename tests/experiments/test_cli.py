@@ -127,6 +127,9 @@ def test_sweep_report_resume_via_cli(tmp_path, capsys):
 
 def test_report_errors(tmp_path, capsys):
     code, _, stderr = run(["report", tmp_path / "nothing"], capsys)
+    assert code == 2 and "does not exist" in stderr and len(stderr.splitlines()) == 1
+    (tmp_path / "empty").mkdir()
+    code, _, stderr = run(["report", tmp_path / "empty"], capsys)
     assert code == 2 and "no manifest.json" in stderr and len(stderr.splitlines()) == 1
 
 
