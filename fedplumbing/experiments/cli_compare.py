@@ -41,7 +41,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Validate everything, run the scenarios, write the comparison and print the table."""
     from pathlib import Path
 
-    from fedplumbing.sim.commands import check_out_dir, parse_int
+    from fedplumbing.sim.commands import check_out_dir, parse_int, print_note
     from fedplumbing.sim.config import (
         ConfigError,
         apply_overrides,
@@ -63,7 +63,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         configs.append(apply_overrides(cfg, overrides) if overrides else cfg)
         if not args.quiet:
             for note in override_notes(configs[-1], overrides):
-                print(f"fedplumbing: note: {name}: {note}", file=sys.stderr)
+                print_note(f"{name}: {note}")
 
     from fedplumbing.experiments.compare import (
         comparison_table,

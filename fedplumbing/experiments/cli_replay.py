@@ -58,7 +58,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from fedplumbing.experiments.replay import replay_config, run_replay, write_replay
-    from fedplumbing.sim.commands import check_out_dir, parse_int
+    from fedplumbing.sim.commands import check_out_dir, parse_int, print_note
     from fedplumbing.sim.config import load_scenario, override_notes, parse_override
 
     seed = parse_int("--seed", args.seed, 0)
@@ -69,7 +69,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     check_out_dir(out)
     if not args.quiet:
         for note in override_notes(load_scenario(args.scenario), overrides):
-            print(f"fedplumbing: note: {note}", file=sys.stderr)
+            print_note(note)
     result = run_replay(cfg, seed, progress=not args.quiet and sys.stderr.isatty())
     paths = write_replay(
         result, out, counterfactuals=not args.no_counterfactuals, overrides=overrides

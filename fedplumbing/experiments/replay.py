@@ -29,6 +29,7 @@ from fedplumbing.sim.config import (
     apply_overrides,
     config_to_dict,
     load_scenario,
+    lookup,
 )
 from fedplumbing.sim.replay import opening_from_history
 from fedplumbing.sim.run import RunResult, simulate
@@ -74,7 +75,7 @@ def replay_config(
     in the state the long replay reaches there, with the same seed the same numbers. An
     opening from the data cannot know how the agents' books have moved by then (money funds'
     bills, where banks hold their reserves); opened cold in 2019, a window starts under
-    stress: repo at +90 to +600 bp on its first day and the Fed lending at once.
+    stress: repo at +170 to +650 bp on its first day and the Fed lending from the second.
 
     Raises:
         ConfigError: an end before the start (or any other invalid setting).
@@ -604,16 +605,10 @@ def counterfactual_overrides(name: str, overrides: dict[str, Any] | None) -> dic
     if not overrides:
         return {}
     base, own = config_to_dict(load_scenario("sept2019")), config_to_dict(load_scenario(name))
-
-    def setting(tree: dict, key: str) -> Any:
-        for part in key.split("."):
-            tree = tree.get(part, {}) if isinstance(tree, dict) else {}
-        return tree
-
     return {
         k: v
         for k, v in overrides.items()
-        if k not in _WINDOW_KEYS and setting(own, k) == setting(base, k)
+        if k not in _WINDOW_KEYS and lookup(own, k) == lookup(base, k)
     }
 
 
@@ -842,7 +837,7 @@ def write_replay(
         runs = run_counterfactuals(seed, overrides)
         cf = counterfactual_numbers(runs)
         paths["counterfactuals"] = counterfactual_figure(runs, out)
-    figures = [p.name for k, p in paths.items() if p.suffix == ".png"]
+    figures = [p.name for p in paths.values() if p.suffix == ".png"]
     text = validation_markdown(
         v, result.config, result.seed, cf, out_of_sample(result.daily), figures, overrides
     )

@@ -184,7 +184,13 @@ def parse_sensitivity_spec(
 
 def _check_config(spec: SensitivitySpec) -> None:
     """Every parameter must be a real-valued setting that accepts both bounds."""
-    from fedplumbing.sim.config import ConfigError, apply_overrides, config_to_dict, load_scenario
+    from fedplumbing.sim.config import (
+        ConfigError,
+        apply_overrides,
+        config_to_dict,
+        load_scenario,
+        lookup,
+    )
 
     try:
         base = load_scenario(spec.scenario)
@@ -194,9 +200,7 @@ def _check_config(spec: SensitivitySpec) -> None:
         ) from None
     values = config_to_dict(base)
     for p in spec.parameters:
-        node: Any = values
-        for part in p.name.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
+        node = lookup(values, p.name)
         if node is not None and (isinstance(node, bool) or not isinstance(node, float)):
             kind = type(node).__name__
             raise SpecError(

@@ -316,10 +316,9 @@ def check_against_config(spec: SweepSpec) -> str | None:
                     # judges it on every point, before any output (`sweep._config_hashes`)
                     continue
                 raise SpecError(f"parameters.{param.name}: {message}") from None
-    for note in sim_config.override_notes(base, spec.parameter_names):
-        if " has no effect: " in note:  # every point would run the same model
-            name = note.split(" ", 1)[0]
-            raise SpecError(f"parameters.{name}: {note.split(' ', 1)[1]}")
+    # a setting with no effect: every point would run the same model
+    for name, reason in sim_config.settings_without_effect(base, spec.parameter_names).items():
+        raise SpecError(f"parameters.{name}: has no effect: {reason}")
     return sim_config.config_hash(base)
 
 

@@ -24,6 +24,7 @@ from fedplumbing.sim.config import (
     config_to_dict,
     describe_fields,
     load_scenario,
+    lookup,
     override_notes,
     parse_override,
     scenario_names,
@@ -64,6 +65,11 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
         help="override a setting, e.g. --set fed.treasury_cap=60 (repeatable; "
         "see 'fedplumbing params')",
     )
+
+
+def print_note(text: str) -> None:
+    """Say on stderr what the user should know but that is not an error."""
+    print(f"fedplumbing: note: {text}", file=sys.stderr)
 
 
 def check_out_dir(out: Path, option: str = "--out") -> None:
@@ -149,13 +155,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         keys = [parse_override(text)[0] for text in args.overrides]
         for note in override_notes(cfg, keys):
-            print(f"fedplumbing: note: {note}", file=sys.stderr)
+            print_note(note)
     available = _business_day_count(cfg)
     if days is not None and available is not None and days > available and not args.quiet:
-        print(
-            f"fedplumbing: note: --days {days}: the scenario has {available} business days "
-            f"({cfg.start} to {cfg.end}); running them all",
-            file=sys.stderr,
+        print_note(
+            f"--days {days}: the scenario has {available} business days "
+            f"({cfg.start} to {cfg.end}); running them all"
         )
 
     from fedplumbing.sim.outputs import summary_table, write_run
@@ -285,15 +290,6 @@ def _list_item_types(cls: type = ScenarioConfig, prefix: str = "") -> dict[str, 
     return found
 
 
-def _lookup(data: dict, path: str) -> Any:
-    node: Any = data
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _format_value(value: Any) -> str:
     if value is None:
         return "none"
@@ -318,7 +314,7 @@ def params_rows(cfg: ScenarioConfig) -> list[tuple[str, str, str, str]]:
     items = _list_item_types()
     rows = []
     for path, allowed, doc in describe_fields():
-        rows.append((path, _format_value(_lookup(values, path)), allowed, doc))
+        rows.append((path, _format_value(lookup(values, path)), allowed, doc))
         if path in items:
             for sub, sub_allowed, sub_doc in describe_fields(items[path], f"{path}[]."):
                 rows.append((sub, "", sub_allowed, sub_doc))

@@ -927,27 +927,37 @@ def override_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[str]:
     replay the data drive the rates, the Fed's portfolio, the TGA and the opening balances,
     so settings of those do nothing.
     """
+    return [text for _, text, _ in _override_notes(cfg, keys)]
+
+
+def settings_without_effect(cfg: ScenarioConfig, keys: Iterable[str]) -> dict[str, str]:
+    """The settings in `keys` that change nothing in `cfg`'s run, with why (`override_notes`)."""
+    return {key: reason for key, _, reason in _override_notes(cfg, keys) if reason is not None}
+
+
+def _override_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[tuple[str, str, str | None]]:
+    """(setting, note, why it has no effect at all or None) for `override_notes`."""
     keys = set(keys)
-    notes = []
+    notes: list[tuple[str, str, str | None]] = []
     if cfg.mode == "replay":
         for key in sorted(keys):
             if key.startswith(_REPLAY_DRIVEN):
-                notes.append(
-                    f"{key} has no effect: a replay takes the administered rates, the Fed's "
-                    "portfolio and the TGA from the data"
+                reason = (
+                    "a replay takes the administered rates, the Fed's portfolio and the TGA "
+                    "from the data"
                 )
+                notes.append((key, f"{key} has no effect: {reason}", reason))
             elif key in _OPENED_FROM_DATA and cfg.replay.initial_from_history:
-                notes.append(
-                    f"{key} has no effect: a replay opens from the data "
-                    "(--set replay.initial_from_history=false keeps the scenario's opening)"
+                reason = (
+                    "a replay opens from the data (--set replay.initial_from_history=false "
+                    "keeps the scenario's opening)"
                 )
+                notes.append((key, f"{key} has no effect: {reason}", reason))
         return notes
     if cfg.mode == "policy":
-        notes += [
-            f"{key} has no effect: the scenario runs in policy mode (replay settings apply "
-            "to mode = 'replay')"
-            for key in sorted(k for k in keys if k.startswith("replay."))
-        ]
+        for key in sorted(k for k in keys if k.startswith("replay.")):
+            reason = "the scenario runs in policy mode (replay settings apply to mode = 'replay')"
+            notes.append((key, f"{key} has no effect: {reason}", reason))
     for key in sorted(keys & set(_SCHEDULED)):
         schedule, field = _SCHEDULED[key]
         if schedule in keys:
@@ -957,12 +967,24 @@ def override_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[str]:
         if not dates or min(dates) > cfg.end:
             continue
         first = min(dates)
+        drop = f" (--set {schedule}=[] drops that schedule)"
         if first <= cfg.start:
-            note = f"{key} has no effect: the scenario's {schedule} sets it from {first}"
+            reason = f"the scenario's {schedule} sets it from {first}{drop}"
+            notes.append((key, f"{key} has no effect: {reason}", reason))
         else:
-            note = f"{key} holds until {first} only; from then the scenario's {schedule} sets it"
-        notes.append(f"{note} (--set {schedule}=[] drops that schedule)")
+            text = f"{key} holds until {first} only; from then the scenario's {schedule} sets it"
+            notes.append((key, text + drop, None))
     return notes
+
+
+def lookup(data: dict, key: str) -> Any:
+    """The value at dotted `key` in a config's plain data (`config_to_dict`); None if absent."""
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def config_to_dict(cfg: Any, native: bool = False) -> Any:

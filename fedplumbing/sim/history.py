@@ -216,6 +216,11 @@ def load_admin_rates() -> pd.DataFrame:
     return _admin_rates_cached().copy()
 
 
+def srf_start() -> dt.date:
+    """The first day of the standing repo facility in the shipped rates (2021-07-29)."""
+    return _admin_rates_cached()["srf_min_bid"].first_valid_index().date()
+
+
 # --------------------------------------------------------------------------- #
 # Daily-izing weekly levels
 # --------------------------------------------------------------------------- #
@@ -568,7 +573,7 @@ def replay_inputs(
     for src, dst in _RATE_RENAMES.items():
         data[dst] = np.array(daily_rates[src], dtype="float64")  # writable copy
     # The SRF did not exist before its first date; a forward fill must not invent it.
-    data["srf_rate"][index < rates["srf_min_bid"].first_valid_index()] = np.nan
+    data["srf_rate"][index < pd.Timestamp(srf_start())] = np.nan
     return pd.DataFrame(data, index=index).loc[:, list(REPLAY_COLUMNS)]
 
 

@@ -1,6 +1,7 @@
 """Sensitivity analysis: spec errors, indices of a known function, a tiny real Morris run."""
 
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,15 @@ def spec_text(change: str) -> str:
     lines = [ln for ln in lines if ln.split("=")[0].strip() != key]
     head = lines.index("[parameters]")
     return "\n".join(change.splitlines() + lines[:head] + lines[head:]) + "\n"
+
+
+def _small_spec_argv(tmp_path: Path, body: str) -> tuple[list[str], Path]:
+    """Write the small scenario and a spec over it; the CLI arguments and the out folder."""
+    write_small_scenario(tmp_path)
+    path = tmp_path / "sens.toml"
+    path.write_text('scenario = "small.toml"\n' + textwrap.dedent(body))
+    out = tmp_path / "out"
+    return ["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"], out
 
 
 @pytest.mark.parametrize(("change", "message"), BAD, ids=[b[0] for b in BAD])
@@ -128,11 +138,9 @@ def test_indices_rank_a_known_function(tmp_path, method):
 def test_tiny_real_morris_run_via_cli(tmp_path, capsys):
     from fedplumbing.sim.cli import main
 
-    write_small_scenario(tmp_path)
-    path = tmp_path / "sens.toml"
-    path.write_text(
-        textwrap.dedent("""
-        scenario = "small.toml"
+    argv, out = _small_spec_argv(
+        tmp_path,
+        """
         days = 25
         method = "morris"
         samples = 2
@@ -140,10 +148,9 @@ def test_tiny_real_morris_run_via_cli(tmp_path, capsys):
         [parameters]
         "initial.reserves" = { low = 1100.0, high = 2300.0 }
         "mmfs.repo_premium_bp" = { low = 0.0, high = 6.0 }
-    """)
+    """,
     )
-    out = tmp_path / "out"
-    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert main(argv) == 0
     text = capsys.readouterr().out
     assert "## mean_repo_spread_bp" in text and "initial.reserves" in text
     table = pd.read_csv(out / "sensitivity.csv").set_index(["metric", "parameter"])
@@ -153,7 +160,7 @@ def test_tiny_real_morris_run_via_cli(tmp_path, capsys):
         > table.loc[("min_reserves", "mmfs.repo_premium_bp"), "mu_star"]
     )
     # rerun: every run is skipped, indices are recomputed identically
-    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert main(argv) == 0
     assert "6 skipped" in capsys.readouterr().out
 
 
@@ -166,11 +173,9 @@ def test_a_setting_that_does_nothing_gets_no_effect(tmp_path):
     """
     from fedplumbing.sim.cli import main
 
-    write_small_scenario(tmp_path)
-    path = tmp_path / "sens.toml"
-    path.write_text(
-        textwrap.dedent("""
-        scenario = "small.toml"
+    argv, out = _small_spec_argv(
+        tmp_path,
+        """
         days = 25
         method = "morris"
         samples = 2
@@ -179,10 +184,9 @@ def test_a_setting_that_does_nothing_gets_no_effect(tmp_path):
         [parameters]
         "initial.reserves" = { low = 1100.0, high = 2300.0 }
         "fed.repo_ops_size" = { low = 50.0, high = 500.0 }
-    """)
+    """,
     )
-    out = tmp_path / "out"
-    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert main(argv) == 0
     table = pd.read_csv(out / "sensitivity.csv").set_index(["metric", "parameter"])
     for metric in ("mean_repo_spread_bp", "p99_repo_spread_bp", "min_reserves"):
         assert table.loc[(metric, "fed.repo_ops_size"), "mu_star"] == 0.0
@@ -208,11 +212,9 @@ def test_indices_need_every_run_and_failed_runs_can_be_retried(tmp_path, capsys)
     exit 0, and the message pointed to a --retry-failed the command did not have."""
     from fedplumbing.sim.cli import main
 
-    write_small_scenario(tmp_path)
-    path = tmp_path / "sens.toml"
-    path.write_text(
-        textwrap.dedent("""
-        scenario = "small.toml"
+    argv, out = _small_spec_argv(
+        tmp_path,
+        """
         days = 20
         method = "morris"
         samples = 2
@@ -220,10 +222,8 @@ def test_indices_need_every_run_and_failed_runs_can_be_retried(tmp_path, capsys)
         metrics = ["min_reserves"]
         [parameters]
         "initial.reserves" = { low = 1100.0, high = 2300.0 }
-    """)
+    """,
     )
-    out = tmp_path / "out"
-    argv = ["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]
     assert main(argv) == 0
     first = (out / "sensitivity.csv").read_text()
     (out / "sensitivity.csv").unlink()
@@ -242,11 +242,9 @@ def test_second_order_indices_are_reported(tmp_path):
 
     from fedplumbing.sim.cli import main
 
-    write_small_scenario(tmp_path)
-    path = tmp_path / "s2.toml"
-    path.write_text(
-        textwrap.dedent("""
-        scenario = "small.toml"
+    argv, out = _small_spec_argv(
+        tmp_path,
+        """
         days = 20
         method = "sobol"
         samples = 4
@@ -256,10 +254,9 @@ def test_second_order_indices_are_reported(tmp_path):
         [parameters]
         "initial.reserves" = { low = 1100.0, high = 2300.0 }
         "banks.lclor_scale" = { low = 0.7, high = 1.3 }
-    """)
+    """,
     )
-    out = tmp_path / "out"
-    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert main(argv) == 0
     pairs = json.loads((out / "sensitivity.json").read_text())["second_order"]
     assert [p["parameters"] for p in pairs] == ["initial.reserves x banks.lclor_scale"]
     assert np.isfinite(pairs[0]["S2"])

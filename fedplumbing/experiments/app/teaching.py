@@ -230,23 +230,18 @@ def settings_overrides(
 
     if settings.srf == "on":
         out["fed.srf_enabled"] = True
-        if (
-            base.mode == "replay"
-            and base.replay.srf_over_iorb_bp is None
-            and base.end < history_srf_start()
-        ):
-            # a replay wholly before the SRF existed: price one at the scenario's spread
-            # (a replay that reaches July 2021 keeps history's SRF from then)
-            spread_bp = round((base.rates.srf - base.rates.iorb) * 100.0, 6)
-            out["replay.srf_over_iorb_bp"] = spread_bp
-            notes.append(
-                f"Replay: the SRF is offered at IORB {spread_bp:+.0f} bp every day (history "
-                f"had none before {history_srf_start():%B %Y})."
-            )
-        elif base.mode == "replay" and base.replay.srf_over_iorb_bp is None:
-            notes.append(
-                f"Replay: the SRF is history's, from {history_srf_start():%B %Y} (none before)."
-            )
+        if base.mode == "replay" and base.replay.srf_over_iorb_bp is None:
+            first = history.srf_start()
+            if base.end < first:
+                # a replay wholly before the SRF existed: price one at the scenario's spread
+                spread_bp = round((base.rates.srf - base.rates.iorb) * 100.0, 6)
+                out["replay.srf_over_iorb_bp"] = spread_bp
+                notes.append(
+                    f"Replay: the SRF is offered at IORB {spread_bp:+.0f} bp every day "
+                    f"(history had none before {first:%B %Y})."
+                )
+            else:  # a replay that reaches the SRF keeps history's
+                notes.append(f"Replay: the SRF is history's, from {first:%B %Y} (none before).")
     elif settings.srf == "off":
         out["fed.srf_enabled"] = False
     if _moved(settings.srf_stigma_bp, ref.fed.srf_stigma_bp):
@@ -289,12 +284,6 @@ def _config_for(
             return config
     notes.append(f"Settings not applied: {reason}")
     return base
-
-
-def history_srf_start() -> dt.date:
-    """The first day of the historical SRF (2021-07-29 in the shipped rates)."""
-    rates = history.load_admin_rates()["srf_min_bid"]
-    return rates.first_valid_index().date()
 
 
 # --------------------------------------------------------------------------- the model
