@@ -35,9 +35,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from fedplumbing.experiments.sensitivity import load_sensitivity_spec, run_sensitivity
     from fedplumbing.experiments.spec import SpecError
     from fedplumbing.sim.cli import CommandError
-    from fedplumbing.sim.commands import check_out_dir
+    from fedplumbing.sim.commands import check_out_dir, print_note
 
     kwargs = execution_kwargs(args)
+    kwargs["notes"] = None if args.quiet else print_note
     out = Path(args.out) if args.out else Path("out") / f"sensitivity-{Path(args.spec).stem}"
     try:
         spec = load_sensitivity_spec(args.spec)

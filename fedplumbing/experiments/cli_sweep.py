@@ -80,12 +80,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from fedplumbing.experiments.spec import SpecError
     from fedplumbing.experiments.sweep import run_sweep
     from fedplumbing.sim.cli import CommandError
-    from fedplumbing.sim.commands import check_out_dir
+    from fedplumbing.sim.commands import check_out_dir, print_note
 
     kwargs = execution_kwargs(args)
     check_out_dir(Path(args.out))
     try:
-        summary = run_sweep(args.spec, args.out, retry_failed=args.retry_failed, **kwargs)
+        summary = run_sweep(
+            args.spec,
+            args.out,
+            retry_failed=args.retry_failed,
+            notes=None if args.quiet else print_note,
+            **kwargs,
+        )
     except SpecError as exc:
         raise CommandError(str(exc)) from None
     print(summary.format())

@@ -300,8 +300,16 @@ def _qualname(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def _config_hashes(spec: SweepSpec, runs: list[RunPoint]) -> tuple[str, list[str]]:
+def _config_hashes(
+    spec: SweepSpec, runs: list[RunPoint], notes: Callable[[str], None] | None = None
+) -> tuple[str, list[str]]:
     """Apply every point's overrides to the scenario (catching errors before any output).
+
+    Args:
+        spec: the sweep.
+        runs: its runs.
+        notes: given, told (one line) when the spec's ``days`` run past the calendar of some
+            points, which then stop at their scenario's end.
 
     Returns:
         The base scenario's config hash and one hash per point.
@@ -314,6 +322,7 @@ def _config_hashes(spec: SweepSpec, runs: list[RunPoint]) -> tuple[str, list[str
     except (sim_config.ConfigError, OSError) as exc:
         raise SpecError(f"scenario: cannot load {spec.scenario!r} ({_error_text(exc)})") from None
     hashes: list[str] = []
+    calendars: dict[tuple, int] = {}
     for run in runs:
         if run.replicate:
             continue
@@ -325,7 +334,40 @@ def _config_hashes(spec: SweepSpec, runs: list[RunPoint]) -> tuple[str, list[str
                 f"parameters: point {run.point} ({shown}) rejected: {' '.join(str(exc).split())}"
             ) from None
         hashes.append(sim_config.config_hash(cfg))
+        calendars[(cfg.start, cfg.end)] = calendars.get((cfg.start, cfg.end), 0) + 1
+    if notes is not None and spec.days is not None:
+        short_calendar_note(spec.days, calendars, notes)
     return sim_config.config_hash(base), hashes
+
+
+def short_calendar_note(
+    days: int, calendars: Mapping[tuple, int], notes: Callable[[str], None]
+) -> None:
+    """Tell `notes` when ``days`` exceeds the business days of some points' calendars.
+
+    Args:
+        days: the spec's business days per run.
+        calendars: number of points by (start, end) of their scenario.
+        notes: receives the note.
+    """
+    from fedplumbing.sim.calendar import business_days
+
+    available = {span: len(business_days(*span)) for span in calendars}
+    short = {span: n for span, n in available.items() if n < days}
+    if not short:
+        return
+    (start, end), fewest = min(short.items(), key=lambda item: item[1])
+    points, total = sum(calendars[span] for span in short), sum(calendars.values())
+    if points == total and len(short) == 1:
+        notes(
+            f"days {days}: the scenario has {fewest} business days ({start} to {end}); "
+            "every run stops at its end"
+        )
+    else:
+        notes(
+            f"days {days}: {points} of {total} points have fewer business days (as few as "
+            f"{fewest}, {start} to {end}); those runs stop at their scenario's end"
+        )
 
 
 def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> bool:
@@ -436,6 +478,7 @@ def run_sweep(
     retry_failed: bool = False,
     run_ids: Iterable[int] | None = None,
     max_in_flight: int | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> SweepSummary:
     """Run a sweep into ``out_dir``, skipping runs already stored there.
 
@@ -458,6 +501,8 @@ def run_sweep(
         retry_failed: Also rerun runs stored as failed.
         run_ids: Only run these ids, in this order (default: all, in id order).
         max_in_flight: Cap on submitted, unfinished runs (default: twice the workers).
+        notes: Told what the user should know but is not an error (e.g. ``days`` beyond
+            the calendar of some points).
 
     Returns:
         What was done, skipped and failed, with failure reasons grouped.
@@ -485,7 +530,7 @@ def run_sweep(
     out_dir = Path(out_dir)
     runs = plan_runs(spec)
     base_hash, point_hashes = (
-        _config_hashes(spec, runs)
+        _config_hashes(spec, runs, notes)
         if default_model
         else (None, [None] * (runs[-1].point + 1 if runs else 0))
     )

@@ -197,3 +197,46 @@ def test_report_names_a_missing_folder_or_a_file(tmp_path, capsys):
     (tmp_path / "f.txt").write_text("x")
     code, _, stderr = run(["report", tmp_path / "f.txt"], capsys)
     assert code == 2 and "is a file" in stderr
+
+
+def test_days_beyond_the_calendar_are_noted_and_runs_stop_at_the_end(tmp_path, capsys):
+    from .small_model import SMALL_SCENARIO
+
+    (tmp_path / "short.toml").write_text(
+        "start = 2018-01-02\nend = 2018-01-19\n" + SMALL_SCENARIO.replace('"small"', '"short"')
+    )
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        'scenario = "short.toml"\ndays = 30\nseeds = 1\nkeep_daily = true\n'
+        '[parameters]\n"banks.lclor_scale" = { values = [1.0] }\n'
+    )
+    out = tmp_path / "out"
+    code, _, stderr = run(["sweep", spec, "--out", out, "--workers", "1"], capsys)
+    assert code == 0
+    assert "note: days 30: the scenario has 13 business days (2018-01-02 to 2018-01-19)" in stderr
+    assert len(pd.read_parquet(out / "daily" / "run-000000.parquet")) == 13
+    code, _, stderr = run(["sweep", spec, "--out", tmp_path / "q", "--workers", "1", "-q"], capsys)
+    assert code == 0 and "note" not in stderr
+
+
+def test_the_days_note_counts_the_points_whose_calendar_is_short():
+    import datetime as dt
+
+    from fedplumbing.experiments.sweep import short_calendar_note
+
+    notes = []
+    long, short = (
+        (dt.date(2018, 1, 2), dt.date(2018, 12, 31)),
+        (
+            dt.date(2018, 1, 2),
+            dt.date(2018, 1, 19),
+        ),
+    )
+    short_calendar_note(100, {long: 3, short: 1}, notes.append)
+    assert notes == [
+        "days 100: 1 of 4 points have fewer business days (as few as 13, 2018-01-02 to "
+        "2018-01-19); those runs stop at their scenario's end"
+    ]
+    notes.clear()
+    short_calendar_note(13, {short: 2}, notes.append)  # exactly the calendar: nothing to say
+    assert notes == []
