@@ -20,13 +20,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import multiprocessing
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import (
     FIRST_COMPLETED,
     BrokenExecutor,
@@ -412,6 +415,19 @@ def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> 
 
 
 @contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT inside the block (processes started there inherit it ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def open_executor(
     executor: Executor | None = None,
     workers: int | None = None,
@@ -437,15 +453,22 @@ def open_executor(
             if scheduler is not None:
                 client = stack.enter_context(Client(scheduler))
             else:
-                cluster = stack.enter_context(
-                    LocalCluster(
-                        n_workers=dask_local,
-                        threads_per_worker=1,
-                        processes=True,
-                        host="127.0.0.1",
-                        dashboard_address=":0",
+                # Ctrl-C reaches every process of the terminal's group: the workers ignore
+                # it (they inherit SIGINT ignored while the cluster starts them) and only
+                # this process stops the sweep, closing the cluster
+                with _sigint_ignored():
+                    cluster = stack.enter_context(
+                        LocalCluster(
+                            n_workers=dask_local,
+                            threads_per_worker=1,
+                            processes=True,
+                            host="127.0.0.1",
+                            dashboard_address=":0",
+                            # errors only: at Ctrl-C the workers would warn of each
+                            # cancelled run
+                            silence_logs=logging.ERROR,
+                        )
                     )
-                )
                 client = stack.enter_context(Client(cluster))
             capacity = workers or sum(client.nthreads().values()) or 1
             yield client.get_executor(pure=False), capacity

@@ -43,3 +43,47 @@ def test_dask_local_cluster_and_scheduler_address(tmp_path):
         )
     assert remote.ok == 8
     pd.testing.assert_frame_equal(stable_results(tmp_path / "remote"), reference)
+
+
+@pytest.mark.timeout(150)
+def test_ctrl_c_stops_a_local_cluster_sweep_with_one_line(tmp_path):
+    """Ctrl-C reaches the whole process group: the workers stay quiet, the command says so."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    from .small_model import write_small_scenario
+
+    write_small_scenario(tmp_path)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        textwrap.dedent("""
+            scenario = "small.toml"
+            days = 700
+            seeds = 20
+            [parameters]
+            "banks.lclor_scale" = { values = [1.0] }
+        """)
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "fedplumbing.sim.cli", "sweep", str(spec)]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), "--dask-local", "2", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a group of its own, as a terminal's foreground job
+    )
+    deadline = time.monotonic() + 100
+    while not any((out / "runs").glob("*.parquet")) and time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, "the sweep ended before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=40)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines() == ["fedplumbing: interrupted"], stderr
