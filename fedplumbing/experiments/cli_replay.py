@@ -59,7 +59,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     from fedplumbing.experiments.replay import replay_config, run_replay, write_replay
     from fedplumbing.sim.commands import check_out_dir, parse_int, print_note
-    from fedplumbing.sim.config import load_scenario, override_notes, parse_override
+    from fedplumbing.sim.config import (
+        apply_overrides,
+        load_scenario,
+        override_notes,
+        parse_override,
+    )
 
     seed = parse_int("--seed", args.seed, 0)
     start, end = _date("--start", args.start), _date("--end", args.end)
@@ -68,7 +73,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_out_dir(out)
     if not args.quiet:
-        for note in override_notes(load_scenario(args.scenario), overrides):
+        # on the settings as given: `cfg` is already opened from the data, and a setting
+        # such as replay.initial_from_history=false decides what the others do
+        given = apply_overrides(load_scenario(args.scenario), overrides)
+        for note in override_notes(given, overrides):
             print_note(note)
     result = run_replay(cfg, seed, progress=not args.quiet and sys.stderr.isatty())
     paths = write_replay(

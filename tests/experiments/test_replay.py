@@ -575,3 +575,17 @@ def test_replay_input_errors_name_the_option(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_replay_notes_judge_the_settings_as_given(tmp_path, capsys):
+    """`initial.reserves` does nothing when the replay opens from the data, and matters
+    when `replay.initial_from_history=false` keeps the scenario's opening: the note must
+    follow (it used to tell users to set the flag they had just set)."""
+    from fedplumbing.sim.cli import main
+
+    base = ["replay", "--end", "2017-01-06", "--no-counterfactuals"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--set", "initial.reserves=1500"]) == 0
+    assert "note: initial.reserves has no effect: a replay opens" in capsys.readouterr().err
+    cold = ["--set", "replay.initial_from_history=false", "--set", "initial.reserves=1500"]
+    assert main([*base, "--out", str(tmp_path / "b"), *cold]) == 0
+    assert "note" not in capsys.readouterr().err
