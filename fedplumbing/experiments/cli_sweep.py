@@ -56,7 +56,7 @@ def add_execution_arguments(parser: argparse.ArgumentParser, resume: bool = True
             default=True,
             help="continue a sweep already in --out (default); --no-resume refuses such a folder",
         )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no notes")
 
 
 def execution_kwargs(args: argparse.Namespace) -> dict[str, object]:

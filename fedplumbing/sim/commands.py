@@ -140,7 +140,7 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
         "--out", metavar="DIR", default=DEFAULT_OUT, help="output folder (default: %(default)s/)"
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar and no summary table"
+        "-q", "--quiet", action="store_true", help="no progress bar, notes or summary table"
     )
     parser.set_defaults(func=cmd_run)
 
