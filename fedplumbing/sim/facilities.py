@@ -272,20 +272,39 @@ class Facilities:
             # 0.0 either way, so the overdrafts are the same without the zeros
             self.today["srf_banks"] = 0.0
             overdraft = np.maximum(-reserves, 0.0)
-        overdraft_total = overdraft.sum()
-        self.today["discount_window"] = float(overdraft_total)
-        if overdraft_total > 0:
-            model.overnight.book(
-                "discount window",
-                "discount_window",
-                _FED_ROW,
-                np.array([overdraft_total]),
-                np.array([rates.discount]),
-                rows,
-                overdraft,
-                _filled(overdraft.size, rates.discount),
-                model.accrual_days_today,
-            )
+        self.today["discount_window"] = 0.0
+        self._borrow_window(model, rows, overdraft)
+
+    def cover_late_overdrafts(self, model: FedPlumbingModel) -> None:
+        """Overdrafts left by the day's last payments go to the discount window too.
+
+        `cover_banks` brings an overdrawn bank to exactly zero; the interest and income
+        posted after it (MBS interest and dealer carry, paid from the public's deposits)
+        can take a few $ million more from it. No account ends the day overdrawn.
+        """
+        reserves = model.ledger.held("reserves", model.banks.rows)
+        if reserves.min() >= 0.0:
+            return
+        self._borrow_window(model, self._rows("banks", model.banks), np.maximum(-reserves, 0.0))
+
+    def _borrow_window(self, model: FedPlumbingModel, rows: np.ndarray, amount: np.ndarray) -> None:
+        """Banks (ledger `rows`) borrow `amount` at the discount window overnight."""
+        total = amount.sum()
+        self.today["discount_window"] += float(total)
+        if total <= 0:
+            return
+        rate = model.rates_today.discount
+        model.overnight.book(
+            "discount window",
+            "discount_window",
+            _FED_ROW,
+            np.array([total]),
+            np.array([rate]),
+            rows,
+            amount,
+            _filled(amount.size, rate),
+            model.accrual_days_today,
+        )
 
     def _borrow_srf(self, model: FedPlumbingModel, rows: np.ndarray, amount: np.ndarray) -> None:
         total = amount.sum()

@@ -321,7 +321,9 @@ class Ledger:
         Keys: "balance sheets" (assets - liabilities - equity, worst holder),
         "instruments" (holdings - amount outstanding, worst instrument), "reserves"
         (bank reserve accounts vs the Fed's reserve liability, via the instrument check),
-        "collateral" (pledged vs held as collateral; pledged beyond holdings).
+        "collateral" (pledged vs held as collateral; pledged beyond holdings), "negative
+        holdings" (the most negative asset or liability of any holder: no account ends the
+        day overdrawn, nobody holds or owes less than nothing).
         """
         b = self.balances
         assets = b[:, 0 : 2 * self.n_instruments : 2].sum(axis=1)
@@ -339,16 +341,24 @@ class Ledger:
             float(np.max(np.abs(self.pledged.sum(0) - self.held_as_collateral.sum(0)))),
             float(max(0.0, np.max(over))),
         )
+        holdings = b[:, : 2 * self.n_instruments]
         return {
             "balance sheets": sheet,
             "instruments": float(np.max(np.abs(inst))),
             "collateral": coll,
+            "negative holdings": float(max(0.0, -np.min(holdings))),
         }
 
-    def check(self, tol: float = 1e-6) -> None:
-        """Raise LedgerError naming the identity that broke, if any exceeds `tol`."""
+    def check(self, tol: float = 1e-6, *, holdings: bool = True) -> None:
+        """Raise LedgerError naming the identity that broke, if any exceeds `tol`.
+
+        Args:
+            tol: largest error allowed ($bn).
+            holdings: also refuse negative holdings (an end-of-day check: during the day,
+                and in the morning before the markets, an account may be overdrawn).
+        """
         for name, err in self.invariant_errors().items():
-            if err > tol:
+            if err > tol and (holdings or name != "negative holdings"):
                 raise LedgerError(f"identity '{name}' broken by {err:.3g} $bn")
 
     # ------------------------------------------------------------------ display

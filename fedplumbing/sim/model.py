@@ -151,7 +151,9 @@ class FedPlumbingModel(mesa.Model):
         self._accrual_days: list[int] = self.calendar.accrual_days.astype(int).tolist()
         self._set_day(0)
         if debug:
-            self.ledger.check()
+            # the opening is the morning of the first day: dealers' securities are still
+            # financed by their overnight overdrafts, which that day's repo market funds
+            self.ledger.check(holdings=False)
 
     # ------------------------------------------------------------------ day context
     def _set_day(self, day: int) -> None:
@@ -253,6 +255,7 @@ class FedPlumbingModel(mesa.Model):
         self.facilities.cover_banks(self)
         # interest, then the private sector's income (`private_income.distribute`)
         net_income = interest.accrue(self, fed_equity_at_open)
+        self.facilities.cover_late_overdrafts(self)
         self.recorder.record(repo, fed_funds, net_income)
         self.fed.react(self.recorder.last_repo_spread_bp)
         if self.debug:

@@ -45,6 +45,20 @@ def test_identities_hold_every_day_for_a_year(small_default):
     assert daily["soma_treasuries"].iloc[-1] < daily["soma_treasuries"].iloc[0] - 200
 
 
+@pytest.mark.timeout(120)
+def test_no_account_ends_a_day_overdrawn_through_scarcity(small_default):
+    """Through the default scenario's scarcity (2019-2020) banks borrow at the window most
+    days; the interest and income posted after the window (paid from the public's deposits)
+    used to leave a few $ million of overdraft at banks it had just brought to zero. Debug
+    mode checks every holding at the end of every day."""
+    model = FedPlumbingModel(small_default, rng=0, debug=True)
+    window_days = 0
+    while model.running:
+        model.step()  # raises LedgerError on a negative holding
+        window_days += model.facilities.today["discount_window"] > 0
+    assert window_days > 100
+
+
 def test_direct_balance_edit_is_caught(small_default):
     model = FedPlumbingModel(small_default, rng=1, debug=True)
     model.step()

@@ -66,6 +66,24 @@ def test_check_detects_a_direct_write():
         led.check()
 
 
+def test_an_account_overdrawn_at_the_end_of_the_day_is_caught():
+    """A balanced posting may overdraw an account; the end-of-day check refuses it (the
+    morning check, before the markets, does not)."""
+    led = make()
+    open_reserves(led, 10.0, 5.0)
+    led.post(
+        "overdraft",
+        Leg(3, led.asset("reserves"), -12.0),
+        Leg(4, led.asset("reserves"), 12.0),
+        Leg(3, led.equity_col, -12.0),
+        Leg(4, led.equity_col, 12.0),
+    )
+    assert led.invariant_errors()["negative holdings"] == pytest.approx(2.0)
+    with pytest.raises(LedgerError, match=r"identity 'negative holdings' broken by 2 \$bn"):
+        led.check()
+    led.check(holdings=False)
+
+
 def test_pledge_limited_to_unencumbered_holdings():
     led = make()
     led.post(
