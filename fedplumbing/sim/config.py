@@ -446,6 +446,12 @@ class Replay:
     tga_smoothing_days: int = param(
         10, 1, 120, "days", "trailing window (business days) of the TGA trend that bills finance"
     )
+    coupon_purchases_from: dt.date | None = param(
+        dt.date(2020, 3, 16),
+        doc="from this day the Fed's purchases are notes and bonds (the FOMC's decision of 15 "
+        "March 2020); before it, bills while the public has bills to sell (the reserve-"
+        "management purchases of late 2019), coupons beyond (None: so throughout)",
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ settlement days, TGA tax receipts as lumps on the tax dates), so Wednesdays matc
 Each morning the driver steers the *stocks* to the day's path with ordinary postings:
 
 * SOMA Treasuries and MBS: purchases from / sales to the public (reserves move with them);
+  purchases are bills while the public has bills to sell, then coupons, and only coupons
+  from `replay.coupon_purchases_from` (16 March 2020, when the Fed's purchases became notes
+  and bonds); runoff takes the shortest coupons first, then bills;
 * other autonomous factors (currency, foreign repo pool, capital net of other assets): the
   currency instrument, so that currency + Fed equity follows the path;
 * the TGA: auctions still settle on their days (dealers take down coupons, money funds buy
@@ -236,8 +239,18 @@ class ReplayDriver:
         if abs(d_tsy) > 1e-9:
             coupons = float(led.held("coupons", FED))
             if d_tsy > 0:
-                d_bills, d_coupons = d_tsy, 0.0
-                soma.buy_bills(d_tsy)
+                # bills while the public has bills to sell (the reserve-management purchases
+                # of late 2019), coupons beyond, and only coupons once the Fed's purchases
+                # were notes and bonds (`replay.coupon_purchases_from`; bought as bills, the
+                # $1.5T of March-April 2020 left the public short of bills by $257B)
+                since = model.config.replay.coupon_purchases_from
+                if since is not None and model.date >= since:
+                    d_bills = 0.0
+                else:
+                    d_bills = min(d_tsy, max(float(led.held("bills", PUBLIC)), 0.0))
+                d_coupons = d_tsy - d_bills
+                soma.buy_bills(d_bills)
+                soma.buy_coupons(d_coupons)
             else:
                 d_coupons = max(d_tsy, -coupons)
                 d_bills = d_tsy - d_coupons

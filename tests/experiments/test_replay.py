@@ -589,3 +589,23 @@ def test_replay_notes_judge_the_settings_as_given(tmp_path, capsys):
     cold = ["--set", "replay.initial_from_history=false", "--set", "initial.reserves=1500"]
     assert main([*base, "--out", str(tmp_path / "b"), *cold]) == 0
     assert "note" not in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
+def test_the_2020_purchases_leave_the_public_its_bills():
+    """The Fed bought $1.5T of Treasuries in March-April 2020, over $1T more than the public's
+    bills. Bought as bills, the public held -$257B of bills on 8 April 2020 (debug mode's
+    collateral identity broke) and the SOMA was 83-90% bills in 2025-2026 (actual: under
+    10% since 2017). From `replay.coupon_purchases_from` the purchases are coupons."""
+    from fedplumbing.sim.payments import PUBLIC
+
+    cfg = replay_config("replay", dt.date(2020, 3, 2), dt.date(2020, 4, 30))
+    result = simulate(cfg, 0, debug=True, keep_model=True)  # checks every holding daily
+    model = result.model
+    soma = model.fed.soma
+    assert model.ledger.held("bills", PUBLIC) > 0
+    assert soma.treasuries > 3500 and soma.coupons.sum() > 3000  # bought, as coupons
+    assert soma.bill_share() < 0.2
+    # without that day: bills as long as the public has them, which it then had
+    bills_first = apply_overrides(cfg, {"replay.coupon_purchases_from": None})
+    assert simulate(bills_first, 0, keep_model=True).model.fed.soma.bill_share() > 0.3
