@@ -20,7 +20,7 @@ from fedplumbing.agents.fed import AdministeredRates, Fed
 from fedplumbing.agents.fhlb import FHLB
 from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.agents.treasury import Treasury
-from fedplumbing.sim import interest, markets
+from fedplumbing.sim import interest, markets, securities
 from fedplumbing.sim.calendar import Calendar, CalendarRules
 from fedplumbing.sim.config import ScenarioConfig
 from fedplumbing.sim.drivers import make_driver
@@ -246,6 +246,7 @@ class FedPlumbingModel(mesa.Model):
         self.overnight.unwind()
         self.driver.exogenous_flows(self)
         self.driver.securities(self)
+        securities.cash_management_bills(self)
         self.fed_repo_ops_today = self.fed.repo_operation_today()
         repo = self.repo_market.clear(self)
         fed_funds = self.fed_funds_market.clear(self)
@@ -255,6 +256,7 @@ class FedPlumbingModel(mesa.Model):
         self.facilities.cover_banks(self)
         # interest, then the private sector's income (`private_income.distribute`)
         net_income = interest.accrue(self, fed_equity_at_open)
+        securities.cash_management_bills(self)
         self.facilities.cover_late_overdrafts(self)
         self.recorder.record(repo, fed_funds, net_income)
         self.fed.react(self.recorder.last_repo_spread_bp)

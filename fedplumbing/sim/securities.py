@@ -51,6 +51,29 @@ def settle_auction(model: FedPlumbingModel, kind: str, gross: float) -> None:
     )
 
 
+def cash_management_bills(model: FedPlumbingModel) -> None:
+    """The Treasury sells the public bills for cash when its account would be overdrawn.
+
+    Spending, redemptions and interest are paid from the TGA whatever its balance; like the
+    Treasury's cash-management bills, a same-day sale to the public brings an account that
+    would end below zero back to zero (nothing happens otherwise).
+    """
+    led = model.ledger
+    short = -float(led.held("tga", TREASURY))
+    if not short > 0.0:
+        return
+    delta = model.payments.zeros()
+    delta[PUBLIC] = -short
+    delta[TREASURY] = short
+    model.payments.pay(
+        "cash management bills",
+        delta,
+        Leg(PUBLIC, led.asset("bills"), short),
+        Leg(TREASURY, led.liability("bills"), short),
+        amount=short,
+    )
+
+
 def redeem_private(model: FedPlumbingModel, kind: str, amount: float) -> None:
     """Repay maturing privately held `kind` securities from the TGA.
 

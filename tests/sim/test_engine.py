@@ -59,6 +59,22 @@ def test_no_account_ends_a_day_overdrawn_through_scarcity(small_default):
     assert window_days > 100
 
 
+def test_the_treasury_never_ends_a_day_overdrawn(small_default):
+    """Spending, redemptions and interest are paid from the TGA whatever its balance: with
+    taxes of $2T a quarter (spent evenly, received in lumps) the TGA ran to -$343B by
+    February 2018. The Treasury now sells cash-management bills to the public instead."""
+    from fedplumbing.sim.payments import TREASURY
+
+    cfg = apply_overrides(small_default, {"treasury.corporate_tax": 2000.0})
+    model = FedPlumbingModel(cfg, rng=0, debug=True)  # checks every holding each day
+    sold = 0.0
+    for _ in range(60):
+        model.step()
+        assert model.ledger.held("tga", TREASURY) >= 0.0
+        sold += model.ledger.flows.get("cash management bills", 0.0)
+    assert sold > 300
+
+
 def test_direct_balance_edit_is_caught(small_default):
     model = FedPlumbingModel(small_default, rng=1, debug=True)
     model.step()
