@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from fedplumbing.sim.commands import nonempty_path
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``calibrate`` subcommand."""
@@ -22,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out",
         metavar="FILE",
+        type=nonempty_path,
         help="where to write the TOML (default: the shipped calibrated.toml)",
     )
     parser.add_argument(

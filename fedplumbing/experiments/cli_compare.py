@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fedplumbing.sim.commands import nonempty_path
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``compare`` subcommand."""
@@ -29,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SCENARIO",
         help="built-in scenario names or TOML files (at least two)",
     )
-    parser.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    parser.add_argument(
+        "--out", metavar="DIR", type=nonempty_path, required=True, help="output folder"
+    )
     parser.add_argument("--days", metavar="N", help="simulate only the first N business days")
     parser.add_argument("--seed", metavar="S", default="0", help="random seed >= 0 (default 0)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")

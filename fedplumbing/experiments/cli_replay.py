@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from fedplumbing.sim.commands import add_set_argument
+from fedplumbing.sim.commands import add_set_argument, nonempty_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--start", metavar="DATE", help="first day (YYYY-MM-DD)")
     parser.add_argument("--end", metavar="DATE", help="last day (YYYY-MM-DD)")
     parser.add_argument("--seed", metavar="S", default="0", help="random seed >= 0 (default 0)")
-    parser.add_argument("--out", metavar="DIR", default="out/replay", help="output folder")
+    parser.add_argument(
+        "--out", metavar="DIR", type=nonempty_path, default="out/replay", help="output folder"
+    )
     parser.add_argument(
         "--no-counterfactuals",
         action="store_true",

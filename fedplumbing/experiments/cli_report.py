@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from fedplumbing.sim.commands import nonempty_path
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand."""
@@ -21,7 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="metric of the heat map and per-point table (default: p99_repo_spread_bp if kept)",
     )
     parser.add_argument(
-        "--figures", metavar="DIR", help="folder for the figures (default: DIR/figures)"
+        "--figures",
+        metavar="DIR",
+        type=nonempty_path,
+        help="folder for the figures (default: DIR/figures)",
     )
     parser.set_defaults(func=cmd_report)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fedplumbing.experiments.cli_sweep import add_execution_arguments
+from fedplumbing.sim.commands import nonempty_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC.toml", help="sensitivity spec file")
     parser.add_argument(
-        "--out", metavar="DIR", help="output folder (default: out/sensitivity-<spec name>)"
+        "--out",
+        metavar="DIR",
+        type=nonempty_path,
+        help="output folder (default: out/sensitivity-<spec name>)",
     )
     parser.add_argument(
         "--retry-failed", action="store_true", help="rerun the design's failed runs"

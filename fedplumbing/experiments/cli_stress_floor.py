@@ -10,7 +10,12 @@ import argparse
 import math
 
 from fedplumbing.experiments.cli_sweep import add_execution_arguments
-from fedplumbing.sim.commands import add_scenario_arguments, check_out_dir, parse_int
+from fedplumbing.sim.commands import (
+    add_scenario_arguments,
+    check_out_dir,
+    nonempty_path,
+    parse_int,
+)
 from fedplumbing.sim.config import ConfigError
 
 DEFAULT_OUT = "out/stress-floor"
@@ -70,7 +75,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--fast", action="store_true", help="quick, coarser settings (see the description)"
     )
     parser.add_argument(
-        "--out", metavar="DIR", default=DEFAULT_OUT, help="output folder (default %(default)s)"
+        "--out",
+        metavar="DIR",
+        type=nonempty_path,
+        default=DEFAULT_OUT,
+        help="output folder (default %(default)s)",
     )
     add_execution_arguments(parser, resume=False)
     parser.set_defaults(func=cmd_stress_floor)

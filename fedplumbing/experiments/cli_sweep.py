@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fedplumbing.sim.commands import parse_int
+from fedplumbing.sim.commands import nonempty_path, parse_int
 from fedplumbing.sim.config import ConfigError
 
 
@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "interrupted sweep: finished runs are skipped.",
     )
     parser.add_argument("spec", metavar="SPEC.toml", help="sweep spec file")
-    parser.add_argument("--out", metavar="DIR", required=True, help="sweep output folder")
+    parser.add_argument(
+        "--out", metavar="DIR", type=nonempty_path, required=True, help="sweep output folder"
+    )
     add_execution_arguments(parser)
     parser.add_argument(
         "--retry-failed", action="store_true", help="also rerun runs stored as failed"

@@ -191,6 +191,8 @@ def read_spec_toml(path: Path) -> dict:
         raise SpecError(f"{path}: cannot read spec ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML ({_one_line(str(exc))})") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a spec file (not UTF-8 text)") from None
 
 
 def load_spec(

@@ -72,6 +72,16 @@ def print_note(text: str) -> None:
     print(f"fedplumbing: note: {text}", file=sys.stderr)
 
 
+def nonempty_path(text: str) -> str:
+    """An output path given on the command line (argparse ``type``): not empty.
+
+    An empty ``--out ''`` would be the current folder, written into without being asked.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; allowed: a folder or file name")
+    return text
+
+
 def check_out_dir(out: Path, option: str = "--out") -> None:
     """Refuse an output folder that cannot be created or written, before any work is done.
 
@@ -137,7 +147,11 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--days", metavar="N", help="simulate only the first N business days")
     parser.add_argument("--seed", metavar="S", default="0", help="random seed >= 0 (default 0)")
     parser.add_argument(
-        "--out", metavar="DIR", default=DEFAULT_OUT, help="output folder (default: %(default)s/)"
+        "--out",
+        metavar="DIR",
+        type=nonempty_path,
+        default=DEFAULT_OUT,
+        help="output folder (default: %(default)s/)",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar, notes or summary table"

@@ -619,8 +619,17 @@ def _check_rates(prefix: str, iorb: float, on_rrp: float, srf: float, disc: floa
         )
 
 
+#: The calendar's range (its holiday rules look a year ahead of the last day).
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
 def validate(cfg: ScenarioConfig) -> ScenarioConfig:
     """Check cross-field rules; return the config unchanged or raise ConfigError."""
+    for name, day in (("start", cfg.start), ("end", cfg.end)):
+        if not FIRST_DATE <= day <= LAST_DATE:
+            raise ConfigError(
+                f"{name}: {day} is out of range (allowed: {FIRST_DATE} to {LAST_DATE})"
+            )
     if cfg.end < cfg.start:
         raise ConfigError(f"end: {cfg.end} is before start {cfg.start}; allowed: end >= start")
     report_from = cfg.replay.report_from
@@ -786,7 +795,12 @@ def load_scenario(name_or_path: str | Path | None = None) -> ScenarioConfig:
                 f"scenario: '{name}' is neither a built-in scenario "
                 f"({', '.join(scenario_names())}) nor an existing file"
             )
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a scenario file (not UTF-8 text)") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
         where = str(path)
     data = _read_toml(text, where)
     seen = {name}

@@ -240,3 +240,11 @@ def test_the_days_note_counts_the_points_whose_calendar_is_short():
     notes.clear()
     short_calendar_note(13, {short: 2}, notes.append)  # exactly the calendar: nothing to say
     assert notes == []
+
+
+def test_a_spec_that_is_not_text_is_one_line(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_bytes(b"\xff\xfe\x00garbage")
+    code, _, stderr = run(["sweep", spec, "--out", tmp_path / "out"], capsys)
+    assert code == 2 and "spec.toml: not a spec file (not UTF-8 text)" in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

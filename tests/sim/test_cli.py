@@ -102,6 +102,9 @@ RUN_ERRORS = [
     (["--seed", "-1"], "--seed"),
     (["--seed", "1.5"], "--seed"),
     (["no-such-scenario"], "no-such-scenario"),
+    # the calendar's holiday rules used to fail with a ValueError traceback (year 10000)
+    (["--set", "end=9999-12-31"], "end: 9999-12-31 is out of range (allowed: 1900-01-01"),
+    (["--set", "start=0001-01-01", "--set", "end=0001-02-01"], "start: 0001-01-01 is out"),
 ]
 
 
@@ -130,6 +133,30 @@ def test_run_bad_toml(tmp_path, capsys, engine_must_not_run):
     line = one_error_line(capsys)
     assert "bad.toml" in line and "TOML" in line
     assert not out.exists()
+
+
+def test_run_a_file_that_is_not_text(tmp_path, capsys, engine_must_not_run):
+    """Bytes that are not UTF-8 were a UnicodeDecodeError traceback."""
+    out = tmp_path / "out"
+    bad = tmp_path / "binary.toml"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    assert cli.main(["run", str(bad), "--out", str(out)]) == 2
+    assert "binary.toml: not a scenario file (not UTF-8 text)" in one_error_line(capsys)
+    assert not out.exists()
+    assert cli.main(["check", str(bad)]) == 2
+    assert "not UTF-8" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("command", ["run", "replay", "sweep", "compare", "stress-floor"])
+def test_an_empty_out_is_refused(command, tmp_path, capsys, monkeypatch, engine_must_not_run):
+    """`--out ''` wrote into the current folder without a word."""
+    monkeypatch.chdir(tmp_path)
+    args = {"sweep": ["spec.toml"], "compare": ["default", "qt2017"]}.get(command, [])
+    assert cli.main([command, *args, "--out", ""]) == 2
+    captured = capsys.readouterr()
+    assert "argument --out: an empty path" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_run_invalid_setting_in_file(tmp_path, capsys, engine_must_not_run):
