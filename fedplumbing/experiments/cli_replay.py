@@ -60,7 +60,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from fedplumbing.experiments.replay import replay_config, run_replay, write_replay
-    from fedplumbing.sim.commands import check_out_dir, parse_int, print_note
+    from fedplumbing.sim.commands import check_out_dir, parse_int, print_note, untraded_notes
     from fedplumbing.sim.config import (
         apply_overrides,
         load_scenario,
@@ -85,6 +85,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result, out, counterfactuals=not args.no_counterfactuals, overrides=overrides
     )
     if not args.quiet:
+        for note in untraded_notes(result.daily):
+            print_note(note)
         warm_up = (
             f" (after a warm-up from {cfg.start})" if cfg.replay.report_from is not None else ""
         )

@@ -16,6 +16,9 @@ import typing
 from pathlib import Path
 from typing import Any
 
+if typing.TYPE_CHECKING:
+    import pandas as pd
+
 from fedplumbing.sim.config import (
     ConfigError,
     ScenarioConfig,
@@ -184,9 +187,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = simulate(cfg, seed, days=days, progress=progress)
     paths = write_run(result, out)
     if not args.quiet:
+        for note in untraded_notes(result.daily):
+            print_note(note)
         print(summary_table(result))
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
+
+
+def untraded_notes(daily: pd.DataFrame) -> list[str]:
+    """Notes for markets that did not trade on some days (their rates are blank there).
+
+    A tiny economy (two banks, one of them active in fed funds) or a prohibitive cost can
+    leave a market without trades, and the summary's figures for it then rest on the
+    days that traded.
+    """
+    notes = []
+    for rate, market in (("effr", "fed funds"), ("sofr", "repo")):
+        if rate not in daily or daily.empty:
+            continue
+        traded, days = int(daily[rate].notna().sum()), len(daily)
+        if traded == 0:
+            notes.append(f"{market} did not trade on any of the {days} days: {rate} is blank")
+        elif traded < days:
+            notes.append(
+                f"{market} traded on {traded} of {days} days: {rate} is blank on the others, "
+                f"and the summary's {rate} figures cover the {traded} that traded"
+            )
+    return notes
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -428,3 +428,29 @@ def test_engine_run_end_to_end(tmp_path, capsys):
     assert len(daily) == 15
     assert set(DAILY_COLUMNS) <= set(daily.columns)
     assert "min reserves" in capsys.readouterr().out
+
+
+def test_a_market_that_does_not_trade_is_noted(tmp_path, capsys):
+    """Two banks, one active in fed funds: no fed funds trade, and EFFR was blank without a
+    word (the summary's EFFR figures with it)."""
+    tiny = [
+        "--set",
+        "population.banks=2",
+        "--set",
+        "population.repo_active_banks=1",
+        "--set",
+        "population.fed_funds_active_banks=1",
+    ]
+    assert cli.main(["run", "--days", "5", "--out", str(tmp_path / "a"), *tiny]) == 0
+    err = capsys.readouterr().err
+    assert "note: fed funds did not trade on any of the 5 days: effr is blank" in err
+    assert "repo" not in err  # repo traded every day: nothing to say
+    import pandas as pd
+
+    from fedplumbing.sim.commands import untraded_notes
+
+    daily = pd.DataFrame({"effr": [1.0, float("nan"), 1.1], "sofr": [1.0, 1.0, 1.0]})
+    assert untraded_notes(daily) == [
+        "fed funds traded on 2 of 3 days: effr is blank on the others, and the summary's "
+        "effr figures cover the 2 that traded"
+    ]
