@@ -500,6 +500,16 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _shown(value: Any) -> str:
+    """A value as a message shows it: dates in ISO form, numbers without rounding."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
     """Convert a TOML value to the declared type, or raise ConfigError."""
     origin = typing.get_origin(tp)
@@ -524,26 +534,27 @@ def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
             return value.lower() == "true"
         raise ConfigError(f"{path}: expected true or false, got {value!r}")
     if tp in (int, float):
+        wrong_type = f"{path}: expected {_type_name(tp)}, got {_shown(value)}{_range(meta)}"
         if isinstance(value, bool):
-            raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}")
+            raise ConfigError(wrong_type)
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}") from None
+                raise ConfigError(wrong_type) from None
         if not isinstance(value, int | float):
-            raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}")
+            raise ConfigError(wrong_type)
         if not math.isfinite(value):
             raise ConfigError(f"{path}: must be a finite number, got {value!r}{_range(meta)}")
         if tp is int:
-            if float(value) != int(value):
+            if not isinstance(value, int) and float(value) != int(value):
                 raise ConfigError(f"{path}: expected an integer, got {value!r}{_range(meta)}")
             value = int(value)
         else:
             value = float(value)
         lo, hi = meta.get("lo"), meta.get("hi")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(f"{path}: {value:g} is out of range{_range(meta)}")
+            raise ConfigError(f"{path}: {_shown(value)} is out of range{_range(meta)}")
         return value
     if tp is dt.date:
         if isinstance(value, dt.datetime):
@@ -555,10 +566,10 @@ def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
                 return dt.date.fromisoformat(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{path}: expected a date (YYYY-MM-DD), got {value!r}")
+        raise ConfigError(f"{path}: expected a date (YYYY-MM-DD), got {_shown(value)}")
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {value!r}")
+            raise ConfigError(f"{path}: expected a string, got {_shown(value)}")
         allowed = CHOICES.get(path)
         if allowed and value not in allowed:
             raise ConfigError(
@@ -842,8 +853,14 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
         value = raw.strip()
+        if value[:1] in ("[", "{"):  # meant as a list or table: say what is wrong in it
+            reason = str(exc).split(" (at ")[0]
+            raise ConfigError(
+                f"{key}: {value!r} is not a valid TOML list or table ({reason}; dates are "
+                "YYYY-MM-DD, strings in quotes)"
+            ) from None
     return key, value
 
 
@@ -873,13 +890,7 @@ def apply_overrides(cfg: ScenarioConfig, overrides: dict[str, Any]) -> ScenarioC
         if parts[-1] not in node:
             section = ".".join(parts[:-1]) or "top level"
             raise ConfigError(f"unknown setting '{key}'; allowed in [{section}]: {', '.join(node)}")
-        if (
-            isinstance(value, float | int)
-            and not isinstance(value, bool)
-            and not math.isfinite(value)
-        ):
-            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
-        node[parts[-1]] = value
+        node[parts[-1]] = value  # checked against the setting's type by `from_dict`
     return from_dict(data)
 
 

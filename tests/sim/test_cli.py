@@ -105,6 +105,16 @@ RUN_ERRORS = [
     # the calendar's holiday rules used to fail with a ValueError traceback (year 10000)
     (["--set", "end=9999-12-31"], "end: 9999-12-31 is out of range (allowed: 1900-01-01"),
     (["--set", "start=0001-01-01", "--set", "end=0001-02-01"], "start: 0001-01-01 is out"),
+    # messages that misled: a rounded value that looked allowed, a number error on a
+    # string or date setting, an integer called a non-integer, Python's date repr, a bad
+    # date inside a list reported as "not a list"
+    (["--set", "initial.fhlb_liquidity=2000.001"], "2000.001 is out of range (allowed: 0 to"),
+    (["--set", "name=nan"], "name: expected a string, got nan"),
+    (["--set", "start=nan"], "start: expected a date (YYYY-MM-DD), got nan"),
+    (["--set", "population.banks=abc"], "expected an integer, got 'abc' (allowed: 2 to 20000)"),
+    (["--set", "population.banks=2018-01-01"], "got 2018-01-01 (allowed: 2 to 20000)"),
+    (["--set", "population.banks=99999999999999999999"], "99999999999999999999 is out of range"),
+    (["--set", "rates.changes=[{date=2018-13-01, iorb=2}]"], "not a valid TOML list or table"),
 ]
 
 
