@@ -270,6 +270,21 @@ def _business_day_count(cfg: ScenarioConfig) -> int | None:
     return len(business_days(cfg.start, cfg.end))
 
 
+def check_opening(cfg: ScenarioConfig) -> None:
+    """Refuse what `run` would refuse before its first day: the opening balance sheet.
+
+    The model is built (not run): its opening checks that the Fed's assets cover its
+    liabilities and that no holder is given more securities than the private supply, and a
+    replay that its window lies within the shipped data.
+
+    Raises:
+        ConfigError: as `run` would.
+    """
+    from fedplumbing.sim.model import FedPlumbingModel
+
+    FedPlumbingModel(cfg, rng=0)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Print ``OK: ...`` for each valid file and one error line for each invalid one."""
     from fedplumbing.sim.cli import error_line
@@ -280,8 +295,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             cfg = load_scenario(name)
             cfg = apply_overrides(cfg, overrides) if overrides else cfg
+            check_opening(cfg)
         except ConfigError as exc:
-            message = str(exc) if name in str(exc) else f"{name}: {exc}"
+            message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
             print(error_line(ConfigError(message)), file=sys.stderr)
             failed += 1
             continue

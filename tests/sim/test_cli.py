@@ -307,6 +307,21 @@ def test_check_bad_file(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["default", "--set", "initial.on_rrp=5000"], "SOMA (4,200 $bn) does not cover"),
+        (["default", "--set", "initial.private_bills=0"], "more than the private supply"),
+        (["replay", "--set", "end=2040-01-01"], "replay: end: 2040-01-01 is after the replay"),
+    ],
+)
+def test_check_refuses_what_run_refuses(argv, message, capsys):
+    """`check` said OK to openings `run` then refused (the Fed's assets short of its
+    liabilities, bills beyond the private supply, a replay outside the data)."""
+    assert cli.main(["check", *argv]) == 2
+    assert message in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
     ("table", "field"),
     [
         ("[[rates.changes]]\niorb = 2.0\n", "rates.changes[0].date"),
