@@ -63,7 +63,9 @@ class Population:
 class Initial:
     """Opening balance sheet aggregates ($ billions)."""
 
-    reserves: float = param(2300.0, 0, 20000, "$bn", "bank reserve balances")
+    reserves: float = param(
+        2300.0, 0, 20000, "$bn", "bank reserve balances (above 0 in policy mode)"
+    )
     on_rrp: float = param(150.0, 0, 5000, "$bn", "ON RRP take-up (MMFs and FHLBs)")
     tga: float = param(250.0, 0, 3000, "$bn", "Treasury General Account")
     soma_bills: float = param(0.0, 0, 10000, "$bn", "SOMA Treasury bills")
@@ -690,7 +692,10 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
             f"population.banks {p.banks}; allowed: 1 to {p.banks}"
         )
     if cfg.initial.reserves <= 0 and cfg.mode == "policy":
-        raise ConfigError("initial.reserves: must be positive in policy mode")
+        raise ConfigError(
+            f"initial.reserves: {_shown(cfg.initial.reserves)} is out of range in policy mode "
+            "(allowed: above 0 to 20000 $bn; a replay opens from the data)"
+        )
     _check_treasury_debt(cfg.treasury)
     allowed = CHOICES["fed.mbs_reinvestment"]
     for i, step in enumerate(cfg.fed.runoff):
