@@ -59,25 +59,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from fedplumbing.experiments.replay import replay_config, run_replay, write_replay
+    from fedplumbing.experiments.replay import replay_settings, run_replay, write_replay
     from fedplumbing.sim.commands import check_out_dir, parse_int, print_note, untraded_notes
-    from fedplumbing.sim.config import (
-        apply_overrides,
-        load_scenario,
-        override_notes,
-        parse_override,
-    )
+    from fedplumbing.sim.config import override_notes, parse_override
+    from fedplumbing.sim.replay import opening_from_history
 
     seed = parse_int("--seed", args.seed, 0)
     start, end = _date("--start", args.start), _date("--end", args.end)
     overrides = dict(parse_override(t) for t in args.overrides)
-    cfg = replay_config(args.scenario, start, end, overrides)
+    given = replay_settings(args.scenario, start, end, overrides)
+    cfg = opening_from_history(given)
     out = Path(args.out)
     check_out_dir(out)
     if not args.quiet:
-        # on the settings as given: `cfg` is already opened from the data, and a setting
-        # such as replay.initial_from_history=false decides what the others do
-        given = apply_overrides(load_scenario(args.scenario), overrides)
+        # on the settings as given, before the opening from the data (which turns
+        # replay.initial_from_history off): that flag decides what the opening settings do
         for note in override_notes(given, overrides):
             print_note(note)
     result = run_replay(cfg, seed, progress=not args.quiet and sys.stderr.isatty())

@@ -69,6 +69,19 @@ def replay_config(
 ) -> ScenarioConfig:
     """The replay scenario for a window, with its opening balances from the data.
 
+    `replay_settings` opened from the data (`opening_from_history`).
+    """
+    return opening_from_history(replay_settings(scenario, start, end, overrides))
+
+
+def replay_settings(
+    scenario: str | Path = "replay",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> ScenarioConfig:
+    """The replay scenario for a window, with the user's settings, not yet opened from data.
+
     A window that starts after the scenario's own start (the first data day for the
     built-in replays) is not opened from the data at its start: the run warms up from the
     scenario's start and reports the window only (`replay.report_from`), so the window opens
@@ -107,8 +120,7 @@ def replay_config(
         ov["end"] = end
     if cfg.mode != "replay":
         ov["mode"] = "replay"
-    cfg = apply_overrides(cfg, ov) if ov else cfg
-    return opening_from_history(cfg)
+    return apply_overrides(cfg, ov) if ov else cfg
 
 
 def run_replay(cfg: ScenarioConfig, seed: int = 0, *, progress: bool = False) -> RunResult:

@@ -303,19 +303,12 @@ def _qualname(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def _config_hashes(
-    spec: SweepSpec, runs: list[RunPoint], notes: Callable[[str], None] | None = None
-) -> tuple[str, list[str]]:
+def _config_hashes(spec: SweepSpec, runs: list[RunPoint]) -> tuple[str, list[str], dict]:
     """Apply every point's overrides to the scenario (catching errors before any output).
 
-    Args:
-        spec: the sweep.
-        runs: its runs.
-        notes: given, told (one line) when the spec's ``days`` run past the calendar of some
-            points, which then stop at their scenario's end.
-
     Returns:
-        The base scenario's config hash and one hash per point.
+        The base scenario's config hash, one hash per point, and the number of points by
+        (start, end) of their scenario (for `short_calendar_note`).
 
     """
     from fedplumbing.sim import config as sim_config
@@ -338,9 +331,7 @@ def _config_hashes(
             ) from None
         hashes.append(sim_config.config_hash(cfg))
         calendars[(cfg.start, cfg.end)] = calendars.get((cfg.start, cfg.end), 0) + 1
-    if notes is not None and spec.days is not None:
-        short_calendar_note(spec.days, calendars, notes)
-    return sim_config.config_hash(base), hashes
+    return sim_config.config_hash(base), hashes, calendars
 
 
 def short_calendar_note(
@@ -552,10 +543,10 @@ def run_sweep(
             raise SpecError(f"{name}: must be an integer >= 1 (got {value})")
     out_dir = Path(out_dir)
     runs = plan_runs(spec)
-    base_hash, point_hashes = (
-        _config_hashes(spec, runs, notes)
+    base_hash, point_hashes, calendars = (
+        _config_hashes(spec, runs)
         if default_model
-        else (None, [None] * (runs[-1].point + 1 if runs else 0))
+        else (None, [None] * (runs[-1].point + 1 if runs else 0), {})
     )
     manifest = {
         "format": FORMAT,
@@ -574,6 +565,8 @@ def run_sweep(
 
     # the executor first (a Dask scheduler may be unreachable): nothing is written before
     with open_executor(executor, workers, scheduler, dask_local) as (pool, capacity):
+        if notes is not None and spec.days is not None:  # everything accepted: say it now
+            short_calendar_note(spec.days, calendars, notes)
         out_dir.mkdir(parents=True, exist_ok=True)
         if existing:
             results.clean_temp_files(out_dir)

@@ -297,7 +297,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             cfg = apply_overrides(cfg, overrides) if overrides else cfg
             check_opening(cfg)
         except ConfigError as exc:
-            message = str(exc) if str(exc).startswith(name) else f"{name}: {exc}"
+            named = (f"{name}:", f"{Path(name)}:")  # load_scenario names a file by its Path
+            message = str(exc) if str(exc).startswith(named) else f"{name}: {exc}"
             print(error_line(ConfigError(message)), file=sys.stderr)
             failed += 1
             continue

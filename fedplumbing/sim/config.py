@@ -502,10 +502,23 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _toml_error(text: str) -> str:
+    """Why `text` is not a TOML value, with a hint at the usual mistakes."""
+    try:
+        tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError as exc:
+        return f"{str(exc).split(' (at ')[0]}; dates are YYYY-MM-DD, strings in quotes"
+    return "not a list"
+
+
 def _shown(value: Any) -> str:
     """A value as a message shows it: dates in ISO form, numbers without rounding."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
     if isinstance(value, float):
         short = f"{value:g}"
         return short if float(short) == value else repr(value)
@@ -522,8 +535,10 @@ def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
         return _coerce(value, args[0], path, meta)
     if origin is list:
         (item_tp,) = typing.get_args(tp)
+        if isinstance(value, str) and value[:1] in ("[", "{"):  # a list TOML could not read
+            raise ConfigError(f"{path}: {value!r} is not a valid TOML list ({_toml_error(value)})")
         if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected a list, got {value!r}")
+            raise ConfigError(f"{path}: expected a list, got {_shown(value)}")
         return [_coerce(v, item_tp, f"{path}[{i}]", meta) for i, v in enumerate(value)]
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
@@ -548,16 +563,12 @@ def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
             raise ConfigError(wrong_type)
         if not math.isfinite(value):
             raise ConfigError(f"{path}: must be a finite number, got {value!r}{_range(meta)}")
-        if tp is int:
-            if not isinstance(value, int) and float(value) != int(value):
-                raise ConfigError(f"{path}: expected an integer, got {value!r}{_range(meta)}")
-            value = int(value)
-        else:
-            value = float(value)
+        if tp is int and not isinstance(value, int) and float(value) != int(value):
+            raise ConfigError(f"{path}: expected an integer, got {value!r}{_range(meta)}")
         lo, hi = meta.get("lo"), meta.get("hi")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ConfigError(f"{path}: {_shown(value)} is out of range{_range(meta)}")
-        return value
+        return int(value) if tp is int else float(value)
     if tp is dt.date:
         if isinstance(value, dt.datetime):
             return value.date()
@@ -692,9 +703,10 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
             f"population.banks {p.banks}; allowed: 1 to {p.banks}"
         )
     if cfg.initial.reserves <= 0 and cfg.mode == "policy":
+        meta = {f.name: f.metadata for f in dataclasses.fields(Initial)}["reserves"]
         raise ConfigError(
             f"initial.reserves: {_shown(cfg.initial.reserves)} is out of range in policy mode "
-            "(allowed: above 0 to 20000 $bn; a replay opens from the data)"
+            f"(allowed: above 0 to {meta['hi']:g} {meta['unit']})"
         )
     _check_treasury_debt(cfg.treasury)
     allowed = CHOICES["fed.mbs_reinvestment"]
@@ -858,14 +870,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError as exc:
-        value = raw.strip()
-        if value[:1] in ("[", "{"):  # meant as a list or table: say what is wrong in it
-            reason = str(exc).split(" (at ")[0]
-            raise ConfigError(
-                f"{key}: {value!r} is not a valid TOML list or table ({reason}; dates are "
-                "YYYY-MM-DD, strings in quotes)"
-            ) from None
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # text (a list setting given text says why, `_coerce`)
     return key, value
 
 

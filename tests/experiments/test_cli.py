@@ -217,6 +217,9 @@ def test_days_beyond_the_calendar_are_noted_and_runs_stop_at_the_end(tmp_path, c
     assert len(pd.read_parquet(out / "daily" / "run-000000.parquet")) == 13
     code, _, stderr = run(["sweep", spec, "--out", tmp_path / "q", "--workers", "1", "-q"], capsys)
     assert code == 0 and "note" not in stderr
+    # refused input: the error alone, no note before it
+    code, _, stderr = run(["sweep", spec, "--out", out, "--no-resume"], capsys)
+    assert code == 2 and stderr.strip().splitlines() == [stderr.strip()] and "note" not in stderr
 
 
 def test_the_days_note_counts_the_points_whose_calendar_is_short():

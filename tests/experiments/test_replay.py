@@ -589,6 +589,12 @@ def test_replay_notes_judge_the_settings_as_given(tmp_path, capsys):
     cold = ["--set", "replay.initial_from_history=false", "--set", "initial.reserves=1500"]
     assert main([*base, "--out", str(tmp_path / "b"), *cold]) == 0
     assert "note" not in capsys.readouterr().err
+    # judged as a replay: zero reserves are refused in policy mode only (the notes once
+    # judged the settings in the scenario's own mode, so the run depended on -q)
+    policy = ["replay", "default", "--end", "2018-01-05", "--no-counterfactuals"]
+    zero = ["--set", "initial.reserves=0"]
+    assert main([*policy, "--out", str(tmp_path / "c"), *zero]) == 0
+    assert "note: initial.reserves has no effect" in capsys.readouterr().err
 
 
 @pytest.mark.timeout(120)

@@ -114,7 +114,9 @@ RUN_ERRORS = [
     (["--set", "population.banks=abc"], "expected an integer, got 'abc' (allowed: 2 to 20000)"),
     (["--set", "population.banks=2018-01-01"], "got 2018-01-01 (allowed: 2 to 20000)"),
     (["--set", "population.banks=99999999999999999999"], "99999999999999999999 is out of range"),
-    (["--set", "rates.changes=[{date=2018-13-01, iorb=2}]"], "not a valid TOML list or table"),
+    (["--set", "rates.changes=[{date=2018-13-01, iorb=2}]"], "not a valid TOML list ("),
+    (["--set", "population.banks=1e30"], "population.banks: 1e+30 is out of range"),
+    (["--set", "fed.mbs_cap=true"], "fed.mbs_cap: expected a number, got true"),
 ]
 
 
@@ -319,6 +321,21 @@ def test_check_refuses_what_run_refuses(argv, message, capsys):
     liabilities, bills beyond the private supply, a replay outside the data)."""
     assert cli.main(["check", *argv]) == 2
     assert message in one_error_line(capsys)
+
+
+def test_check_names_the_scenario_once(tmp_path, capsys, monkeypatch):
+    """Text that starts like a list is still text for a text setting; each error line
+    names its scenario once (a setting named like the scenario, a file given as ./x)."""
+    assert cli.main(["check", "default", "--set", "description=[draft]"]) == 0
+    capsys.readouterr()
+    assert cli.main(["check", "replay", "--set", "replay.report_from=2030-01-01"]) == 2
+    assert one_error_line(capsys).startswith("fedplumbing: error: replay: replay.report_from")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bin.toml").write_bytes(b"\xff")
+    assert cli.main(["check", "./bin.toml"]) == 2
+    assert one_error_line(capsys) == (
+        "fedplumbing: error: bin.toml: not a scenario file (not UTF-8 text)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,7 @@ NOTABLE_FLOWS: dict[str, tuple[str, ...]] = {
     "coupons redemptions": ("coupons", "tga", "reserves", "deposits"),
     "bills redemptions": ("bills", "tga", "reserves", "deposits"),
     "Treasury outlays": ("tga", "reserves", "deposits"),
+    "cash management bills": ("bills", "tga", "reserves", "deposits"),
 }
 #: Highlight colour of each notable flow (soft, readable behind black text).
 FLOW_COLOURS: dict[str, str] = {
@@ -64,6 +65,7 @@ FLOW_COLOURS: dict[str, str] = {
     "SOMA redemptions": "#d8f3dc",
     "MBS paydowns": "#d8f3dc",
     "Treasury outlays": "#fff1b8",
+    "cash management bills": "#cde7ff",
     "SRF": "#ffadad",
     "Fed repo operations": "#ffc8dd",
     "discount window": "#ff9b9b",
@@ -570,7 +572,12 @@ def _on_rrp_change_by_holder(model: TeachingModel) -> list[tuple[str, float]]:
 
 
 #: Flows into and out of the TGA, for the explanation.
-TGA_IN = ("tax receipts", "coupons auction settlement", "bills auction settlement")
+TGA_IN = (
+    "tax receipts",
+    "coupons auction settlement",
+    "bills auction settlement",
+    "cash management bills",
+)
 TGA_OUT = ("Treasury outlays", "coupons redemptions", "bills redemptions", "SOMA redemptions")
 
 
