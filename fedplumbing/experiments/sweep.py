@@ -405,6 +405,23 @@ def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> 
     return True
 
 
+#: Loggers that report a cluster closed with runs in flight (dask's config sets some levels).
+_SHUTDOWN_LOGGERS = (
+    "distributed",
+    "distributed.scheduler",
+    "distributed.client",
+    "tornado",
+    "tornado.application",
+    "asyncio",
+)
+
+
+def _quiet_dask_shutdown() -> None:
+    """Silence this process's Dask and Tornado logs: the sweep was interrupted on purpose."""
+    for name in _SHUTDOWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
     """Ignore SIGINT inside the block (processes started there inherit it ignored)."""
@@ -462,7 +479,11 @@ def open_executor(
                     )
                 client = stack.enter_context(Client(cluster))
             capacity = workers or sum(client.nthreads().values()) or 1
-            yield client.get_executor(pure=False), capacity
+            try:
+                yield client.get_executor(pure=False), capacity
+            except KeyboardInterrupt:
+                _quiet_dask_shutdown()  # closing mid-run, the scheduler logs lost results
+                raise
         return
     workers = workers or os.cpu_count() or 1
     if workers == 1:
