@@ -269,7 +269,7 @@ def parse_spec(
     metrics = _metrics(data.get("metrics", list(allowed_metrics)), allowed_metrics)
     parameters = _parameters(data.get("parameters", {}), sampler)
     _check_names(parameters, metrics)
-    return SweepSpec(
+    spec = SweepSpec(
         scenario=scenario,
         parameters=parameters,
         metrics=metrics,
@@ -280,6 +280,24 @@ def parse_spec(
         days=days,
         keep_daily=keep_daily,
     )
+    _check_size(spec)
+    return spec
+
+
+#: Most runs a sweep may plan (its plan and manifest are built in memory, a run at a time).
+MAX_RUNS = 1_000_000
+
+
+def _check_size(spec: SweepSpec) -> None:
+    """Refuse a sweep too large to plan (it would hang building its run list)."""
+    from fedplumbing.experiments.sampling import n_runs
+
+    runs = n_runs(spec)
+    if runs > MAX_RUNS:
+        raise SpecError(
+            f"seeds/samples: the sweep has {runs:,} runs (points x seeds); allowed: at most "
+            f"{MAX_RUNS:,} in one sweep (split it into several)"
+        )
 
 
 def check_against_config(spec: SweepSpec) -> str | None:
@@ -393,6 +411,13 @@ def _parameters(table: object, sampler: str, chooser: str = "sampler") -> tuple[
         raise SpecError("parameters: expected a table of dotted config paths")
     leaves: list[tuple[str, Mapping[str, object]]] = []
     _collect_leaves(table, "", leaves)
+    names = [name for name, _ in leaves]
+    for name in names:
+        if names.count(name) > 1:  # "banks.x" = {...} and [parameters.banks] x = {...}
+            raise SpecError(
+                f"parameters.{name}: given twice (a quoted dotted key and a nested table name "
+                "the same setting); allowed: once"
+            )
     params = tuple(_parameter(name, body, sampler, chooser) for name, body in leaves)
     if sampler != "grid" and not params:
         raise SpecError(

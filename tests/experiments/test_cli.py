@@ -33,6 +33,14 @@ BAD_SPECS = [
     ('metrics = ["p99_spread"]', "unknown metric 'p99_spread'"),
     ("seeds = 0", "seeds:"),
     ("[parameters", "invalid TOML"),
+    # the same setting twice ran with one of its values unknown, and broke `report`
+    (
+        '[parameters]\n"banks.lclor_scale" = { values = [1.0] }\n'
+        "banks.lclor_scale = { values = [1.2] }",
+        "parameters.banks.lclor_scale: given twice",
+    ),
+    # a billion runs hung while the plan was built
+    ("seeds = 1000000000", "the sweep has 1,000,000,000 runs (points x seeds); allowed: at most"),
 ]
 
 
