@@ -132,11 +132,21 @@ def clean_temp_files(out_dir: str | Path) -> int:
 
 
 def read_manifest(out_dir: str | Path) -> dict[str, object] | None:
-    """Return the sweep manifest of ``out_dir``, or None if there is none."""
+    """Return the sweep manifest of ``out_dir``, or None if there is none.
+
+    Raises:
+        ValueError: the file is not a manifest (not a JSON object), naming it.
+    """
     path = Path(out_dir) / MANIFEST
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a sweep manifest (invalid JSON: {exc})") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: not a sweep manifest (expected a JSON object)")
+    return manifest
 
 
 def finished_run_ids(out_dir: str | Path) -> set[int]:

@@ -370,7 +370,9 @@ def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> 
         raise SpecError(f"out_dir: {out_dir} exists and is not a directory")
     try:
         existing = results.read_manifest(out_dir)
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:  # names the file
+        raise SpecError(f"out_dir: {exc}; use a fresh directory") from None
+    except OSError as exc:
         raise SpecError(
             f"out_dir: {out_dir}/{results.MANIFEST} is unreadable ({exc}); use a fresh directory"
         ) from None

@@ -259,3 +259,11 @@ def test_a_spec_that_is_not_text_is_one_line(tmp_path, capsys):
     code, _, stderr = run(["sweep", spec, "--out", tmp_path / "out"], capsys)
     assert code == 2 and "spec.toml: not a spec file (not UTF-8 text)" in stderr
     assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_damaged_manifest_is_named_in_one_line(tmp_path, capsys):
+    """A manifest that is a JSON list was a TypeError traceback in `report`."""
+    (tmp_path / "manifest.json").write_text("[]")
+    code, _, stderr = run(["report", tmp_path], capsys)
+    assert code == 2 and "manifest.json: not a sweep manifest (expected a JSON object)" in stderr
+    assert len(stderr.strip().splitlines()) == 1
