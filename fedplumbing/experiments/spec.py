@@ -33,6 +33,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedplumbing.sim.config import shown
+
 __all__ = [
     "RESERVED_COLUMNS",
     "SAMPLERS",
@@ -263,7 +265,7 @@ def parse_spec(
     days = None if data.get("days") is None else _int("days", data["days"], low=1)
     keep_daily = data.get("keep_daily", False)
     if not isinstance(keep_daily, bool):
-        raise SpecError(f"keep_daily: expected true or false, got {keep_daily!r}")
+        raise SpecError(f"keep_daily: expected true or false, got {shown(keep_daily)}")
 
     allowed_metrics = tuple(known_metrics() if metrics_known is None else metrics_known)
     metrics = _metrics(data.get("metrics", list(allowed_metrics)), allowed_metrics)
@@ -385,7 +387,7 @@ def _samples(value: object, sampler: str, chooser: str = "sampler") -> int | Non
 
 def _int(field: str, value: object, *, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"{field}: expected an integer >= {low}, got {value!r}")
+        raise SpecError(f"{field}: expected an integer >= {low}, got {shown(value)}")
     if value < low or (high is not None and value > high):
         allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise SpecError(f"{field}: must be an integer {allowed} (got {value})")
@@ -481,7 +483,7 @@ def _bound(field: str, value: object) -> float:
     if value is None:
         raise SpecError(f"{field}: required (a finite number)")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SpecError(f"{field}: expected a finite number, got {value!r}")
+        raise SpecError(f"{field}: expected a finite number, got {shown(value)}")
     if not math.isfinite(value):
         raise SpecError(f"{field}: must be finite (got {value})")
     return float(value)
@@ -490,7 +492,9 @@ def _bound(field: str, value: object) -> float:
 def _grid_values(field: str, values: object) -> tuple[ParamValue, ...]:
     field = f"{field}.values"
     if not isinstance(values, list):
-        raise SpecError(f"{field}: expected a list of numbers, booleans or strings, got {values!r}")
+        raise SpecError(
+            f"{field}: expected a list of numbers, booleans or strings, got {shown(values)}"
+        )
     if not values:
         raise SpecError(f"{field}: empty grid; give at least one value")
     kinds = {_kind(field, v) for v in values}
@@ -515,7 +519,10 @@ def _kind(field: str, value: object) -> str:
         return "float"
     if isinstance(value, str):
         return "str"
-    raise SpecError(f"{field}: unsupported value {value!r}; use numbers, booleans or strings")
+    raise SpecError(
+        f"{field}: unsupported value {shown(value)}; use numbers, booleans or strings (a date "
+        'as a quoted "YYYY-MM-DD")'
+    )
 
 
 def _check_names(parameters: tuple[ParameterSpec, ...], metrics: tuple[str, ...]) -> None:

@@ -511,14 +511,14 @@ def _toml_error(text: str) -> str:
     return "not a list"
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A value as a message shows it: dates in ISO form, numbers without rounding."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list):
-        return "[" + ", ".join(_shown(v) for v in value) + "]"
+        return "[" + ", ".join(shown(v) for v in value) + "]"
     if isinstance(value, float):
         short = f"{value:g}"
         return short if float(short) == value else repr(value)
@@ -538,7 +538,7 @@ def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
         if isinstance(value, str) and value[:1] in ("[", "{"):  # a list TOML could not read
             raise ConfigError(f"{path}: {value!r} is not a valid TOML list ({_toml_error(value)})")
         if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected a list, got {_shown(value)}")
+            raise ConfigError(f"{path}: expected a list, got {shown(value)}")
         return [_coerce(v, item_tp, f"{path}[{i}]", meta) for i, v in enumerate(value)]
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
@@ -551,7 +551,7 @@ def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
             return value.lower() == "true"
         raise ConfigError(f"{path}: expected true or false, got {value!r}")
     if tp in (int, float):
-        wrong_type = f"{path}: expected {_type_name(tp)}, got {_shown(value)}{_range(meta)}"
+        wrong_type = f"{path}: expected {_type_name(tp)}, got {shown(value)}{_range(meta)}"
         if isinstance(value, bool):
             raise ConfigError(wrong_type)
         if isinstance(value, str):
@@ -567,7 +567,7 @@ def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
             raise ConfigError(f"{path}: expected an integer, got {value!r}{_range(meta)}")
         lo, hi = meta.get("lo"), meta.get("hi")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(f"{path}: {_shown(value)} is out of range{_range(meta)}")
+            raise ConfigError(f"{path}: {shown(value)} is out of range{_range(meta)}")
         return int(value) if tp is int else float(value)
     if tp is dt.date:
         if isinstance(value, dt.datetime):
@@ -579,10 +579,10 @@ def _coerce(value: Any, tp: Any, path: str, meta: dict) -> Any:
                 return dt.date.fromisoformat(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{path}: expected a date (YYYY-MM-DD), got {_shown(value)}")
+        raise ConfigError(f"{path}: expected a date (YYYY-MM-DD), got {shown(value)}")
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {_shown(value)}")
+            raise ConfigError(f"{path}: expected a string, got {shown(value)}")
         allowed = CHOICES.get(path)
         if allowed and value not in allowed:
             raise ConfigError(
@@ -705,7 +705,7 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
     if cfg.initial.reserves <= 0 and cfg.mode == "policy":
         meta = {f.name: f.metadata for f in dataclasses.fields(Initial)}["reserves"]
         raise ConfigError(
-            f"initial.reserves: {_shown(cfg.initial.reserves)} is out of range in policy mode "
+            f"initial.reserves: {shown(cfg.initial.reserves)} is out of range in policy mode "
             f"(allowed: above 0 to {meta['hi']:g} {meta['unit']})"
         )
     _check_treasury_debt(cfg.treasury)

@@ -41,6 +41,12 @@ BAD_SPECS = [
     ),
     # a billion runs hung while the plan was built
     ("seeds = 1000000000", "the sweep has 1,000,000,000 runs (points x seeds); allowed: at most"),
+    # TOML's spellings in messages, and how to give a date (not datetime.date(...), True)
+    ("days = true", "days: expected an integer >= 1, got true"),
+    (
+        '[parameters]\n"fed.qt_end" = { values = [2018-02-01] }',
+        "unsupported value 2018-02-01; use numbers, booleans or strings (a date as a quoted",
+    ),
 ]
 
 
