@@ -238,17 +238,7 @@ class Facilities:
         self.today["fire_sale"] = float(rest_total)
         if rest_total > 0:
             rate = rates.iorb + cfg.dealers.fire_sale_cost_bp / 100.0
-            model.overnight.book(
-                "fire-sale funding",
-                "repo",
-                _PUBLIC_ROW,
-                np.array([rest_total]),
-                np.array([rate]),
-                rows,
-                rest,
-                _filled(rest.size, rate),
-                model.accrual_days_today,
-            )
+            _lend_overnight(model, "fire-sale funding", "repo", _PUBLIC_ROW, rows, rest, rate)
 
     def cover_banks(self, model: FedPlumbingModel) -> None:
         """Banks below their LCLoR use the SRF when cheapest; overdrafts go to the window."""
@@ -291,37 +281,17 @@ class Facilities:
         """Banks (ledger `rows`) borrow `amount` at the discount window overnight."""
         total = amount.sum()
         self.today["discount_window"] += float(total)
-        if total <= 0:
-            return
-        rate = model.rates_today.discount
-        model.overnight.book(
-            "discount window",
-            "discount_window",
-            _FED_ROW,
-            np.array([total]),
-            np.array([rate]),
-            rows,
-            amount,
-            _filled(amount.size, rate),
-            model.accrual_days_today,
-        )
+        if total > 0:
+            rate = model.rates_today.discount
+            _lend_overnight(
+                model, "discount window", "discount_window", _FED_ROW, rows, amount, rate
+            )
 
     def _borrow_srf(self, model: FedPlumbingModel, rows: np.ndarray, amount: np.ndarray) -> None:
         total = amount.sum()
         if total <= 0:
             return
-        rate = model.rates_today.srf
-        model.overnight.book(
-            "SRF",
-            "fed_repo",
-            _FED_ROW,
-            np.array([total]),
-            np.array([rate]),
-            rows,
-            amount,
-            _filled(amount.size, rate),
-            model.accrual_days_today,
-        )
+        _lend_overnight(model, "SRF", "fed_repo", _FED_ROW, rows, amount, model.rates_today.srf)
         pledge_for(
             model,
             rows,
@@ -330,6 +300,29 @@ class Facilities:
             np.array([total]),
             model.config.fed.srf_haircut,
         )
+
+
+def _lend_overnight(
+    model: FedPlumbingModel,
+    label: str,
+    instrument: str,
+    lender: np.ndarray,
+    rows: np.ndarray,
+    amount: np.ndarray,
+    rate: float,
+) -> None:
+    """One lender (ledger row `lender`) lends `amount` to `rows` overnight at `rate`."""
+    model.overnight.book(
+        label,
+        instrument,
+        lender,
+        np.array([amount.sum()]),
+        np.array([rate]),
+        rows,
+        amount,
+        _filled(amount.size, rate),
+        model.accrual_days_today,
+    )
 
 
 def _late_shock(sd: np.ndarray, draws: np.ndarray) -> tuple[np.ndarray, float]:
