@@ -459,6 +459,8 @@ def open_executor(
     if scheduler is not None or dask_local is not None:
         from dask.distributed import Client, LocalCluster
 
+        from fedplumbing.experiments.dask_workers import IgnoreCtrlC
+
         with contextlib.ExitStack() as stack:
             if scheduler is not None:
                 client = stack.enter_context(Client(scheduler))
@@ -480,6 +482,7 @@ def open_executor(
                         )
                     )
                 client = stack.enter_context(Client(cluster))
+                client.register_plugin(IgnoreCtrlC())  # and the workers restarted later
             capacity = workers or sum(client.nthreads().values()) or 1
             try:
                 yield client.get_executor(pure=False), capacity

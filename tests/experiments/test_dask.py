@@ -87,3 +87,24 @@ def test_ctrl_c_stops_a_local_cluster_sweep_with_one_line(tmp_path):
     _, stderr = process.communicate(timeout=40)
     assert process.returncode == 130
     assert stderr.strip().splitlines() == ["fedplumbing: interrupted"], stderr
+
+
+def _sigint_handler() -> str:
+    import signal
+
+    return repr(signal.getsignal(signal.SIGINT))
+
+
+@pytest.mark.timeout(90)
+def test_local_cluster_workers_ignore_ctrl_c_even_after_a_restart():
+    """A worker its nanny restarts would otherwise get Python's Ctrl-C handler back."""
+    import signal
+
+    from fedplumbing.experiments.sweep import open_executor
+
+    ignored = repr(signal.SIG_IGN)
+    with open_executor(dask_local=1) as (executor, _):
+        client = executor._client
+        assert list(client.run(_sigint_handler).values()) == [ignored]
+        client.restart()
+        assert list(client.run(_sigint_handler).values()) == [ignored]
