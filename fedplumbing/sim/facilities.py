@@ -32,13 +32,6 @@ _PUBLIC_ROW = np.array([PUBLIC])
 _PUBLIC_ROW.flags.writeable = False
 
 
-def _filled(size: int, value: float) -> np.ndarray:
-    """`np.full(size, value)` (floats), by `ndarray.fill`: several times cheaper on short rows."""
-    values = np.empty(size)
-    values.fill(value)
-    return values
-
-
 def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label: str) -> None:
     """Dealers lend `change` more to hedge funds (negative: hedge funds repay).
 
@@ -132,15 +125,14 @@ class Facilities:
         np.maximum(0.0, lent, out=lent)
         np.minimum(lent, cfg.fed.on_rrp_cap, out=lent)
         rate = model.rates_today.on_rrp
-        self.today["on_rrp"] = model.overnight.book(
+        self.today["on_rrp"] = model.overnight.book_at_rate(
             "ON RRP",
             "on_rrp",
             self._rows("on_rrp", mmfs, fhlbs),
             lent,
-            _filled(lent.size, rate),
             _FED_ROW,
             np.array([lent.sum()]),
-            np.array([rate]),
+            rate,
             model.accrual_days_today,
         )
 
@@ -312,15 +304,14 @@ def _lend_overnight(
     rate: float,
 ) -> None:
     """One lender (ledger row `lender`) lends `amount` to `rows` overnight at `rate`."""
-    model.overnight.book(
+    model.overnight.book_at_rate(
         label,
         instrument,
         lender,
         np.array([amount.sum()]),
-        np.array([rate]),
         rows,
         amount,
-        _filled(amount.size, rate),
+        rate,
         model.accrual_days_today,
     )
 

@@ -186,15 +186,14 @@ class RepoMarket:
             days,
         )
         if fed_fill > 0:
-            model.overnight.book(
+            model.overnight.book_at_rate(
                 "Fed repo operations",
                 "fed_repo",
                 _FED_ROW,
                 np.array([fed_fill]),
-                np.array([fed_rate]),
                 bid_rows,
                 result.bid_fill * phi,
-                np.full(len(bid_rows), fed_rate),
+                fed_rate,
                 days,
             )
         pledge_for(model, bid_rows, result.bid_fill, ask_rows, result.ask_fill, h)
