@@ -115,11 +115,7 @@ class Facilities:
             cfg.mmfs.liquidity_buffer * led.owed("mmf_shares", mmfs.rows),
             out=lent[: mmfs.size],
         )
-        np.subtract(
-            led.held("deposits", fhlbs.rows),
-            0.0 * led.owed("fhlb_debt", fhlbs.rows),  # FHLBs keep no buffer
-            out=lent[mmfs.size :],
-        )
+        lent[mmfs.size :] = led.held("deposits", fhlbs.rows)  # FHLBs keep no buffer
         # np.clip(lent, 0, cap), bit for bit (signed zeros and NaN included), at less
         # than half its cost on short vectors
         np.maximum(0.0, lent, out=lent)
@@ -248,7 +244,10 @@ class Facilities:
             )
             self._borrow_srf(model, rows, srf)
             self.today["srf_banks"] = float(srf.sum())
-            overdraft = np.maximum(-(reserves + srf), 0.0)
+            # read again: `reserves` is a view of the ledger, and already holds the SRF
+            # loans (adding `srf` to it counted them twice, leaving banks whose collateral
+            # capped their SRF loans overdrawn until `cover_late_overdrafts`)
+            overdraft = np.maximum(-led.held("reserves", banks.rows), 0.0)
         else:
             # no SRF: adding zeros changes only a -0.0, which np.maximum(-x, 0.0) maps to
             # 0.0 either way, so the overdrafts are the same without the zeros

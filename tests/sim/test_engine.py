@@ -142,9 +142,11 @@ def test_lending_schedule_conserves_reserves():
     assert qty[1, :3].sum() == 0.0  # a bank below its LCLoR offers nothing cheap
 
 
-def test_identities_hold_through_a_spike_with_fed_operations_and_deleveraging():
-    """Fed repo operations, hedge-fund deleveraging, fire-sale funding and the SRF all trade
-    on stressed days; every identity still holds."""
+@pytest.mark.parametrize("srf", [False, True], ids=["repo operations", "SRF"])
+def test_identities_hold_through_a_spike_with_fed_lending_and_deleveraging(srf):
+    """On stressed days the Fed's repo operations and hedge-fund deleveraging trade (no
+    SRF), or the SRF lends to dealers and banks (an SRF without stigma, which keeps the
+    spread below the operations' trigger); every identity still holds."""
     from test_emergence import LAB, lab
 
     assert LAB["dealers.elastic_share"] > 0
@@ -152,18 +154,27 @@ def test_identities_hold_through_a_spike_with_fed_operations_and_deleveraging():
         **{
             "fed.repo_ops_trigger_bp": 20.0,
             "fed.repo_ops_size": 60.0,
+            "fed.srf_enabled": srf,
+            "fed.srf_stigma_bp": 0.0,
             "start": "2019-09-03",
             "end": "2019-09-30",
         }
     )
     model = FedPlumbingModel(cfg, rng=1, debug=True)
-    used = {"fed_repo": 0.0, "hedge_fund_cut": 0.0}
+    used = dict.fromkeys(["hedge_fund_cut", "srf_dealers", "srf_banks"], 0.0)
+    fed_repo = 0.0  # the Fed's overnight repo lending: operations and the SRF
     while model.running:
         model.step()
         model.ledger.check()
-        used["fed_repo"] += float(model.ledger.held("fed_repo", FED))
-        used["hedge_fund_cut"] += model.facilities.today.get("hedge_fund_cut", 0.0)
-    assert used["fed_repo"] > 0 and used["hedge_fund_cut"] > 0
+        fed_repo += float(model.ledger.held("fed_repo", FED))
+        for key in used:
+            used[key] += model.facilities.today.get(key, 0.0)
+    assert fed_repo > 100
+    if srf:
+        assert used["srf_dealers"] > 50 and used["srf_banks"] > 5
+        assert used["srf_dealers"] + used["srf_banks"] == pytest.approx(fed_repo)
+    else:
+        assert used["hedge_fund_cut"] > 100 and used["srf_dealers"] == 0.0
 
 
 def test_fed_operations_ramp_up_and_a_new_trigger_does_not_restart_the_ramp(small_default):
@@ -190,3 +201,42 @@ def test_fed_operations_ramp_up_and_a_new_trigger_does_not_restart_the_ramp(smal
     fed.react(10.0)  # below the trigger: no extension
     assert [fed.repo_operation_today() for _ in range(5)][-1] == 200.0
     assert fed.repo_operation_today() == 0.0
+
+
+def test_a_bank_short_of_collateral_for_the_srf_borrows_the_rest_at_the_window(small_default):
+    """The SRF lends a bank what its collateral allows; the discount window covers what is
+    left, so the bank ends at zero (the SRF loans used to be counted twice, which left the
+    bank overdrawn by the size of its SRF loan)."""
+    from fedplumbing.sim import securities
+    from fedplumbing.sim.repo_market import collateral_capacity
+
+    cfg = apply_overrides(small_default, {"fed.srf_enabled": True, "fed.srf_stigma_bp": 0.0})
+    model = FedPlumbingModel(cfg, rng=0, debug=True)
+    led, fac = model.ledger, model.facilities
+    led.start_day()
+    model.payments.start_day()
+    fac.reverse_late_payment_shock(model)
+    model.overnight.unwind()
+    model.driver.exogenous_flows(model)
+    model.driver.securities(model)
+    securities.cash_management_bills(model)
+    model.fed_repo_ops_today = model.fed.repo_operation_today()
+    model.repo_market.clear(model)
+    model.fed_funds_market.clear(model)
+    fac.place_at_on_rrp(model)
+    fac.cover_dealers(model)
+    bank = int(np.flatnonzero(model.banks["repo_active"])[0])
+    capacity = collateral_capacity(model, model.banks.rows, cfg.fed.srf_haircut)[bank]
+    assert capacity > 10.0
+    # a payment takes the bank to $100bn below zero, more than its collateral can fund
+    reserves = led.held("reserves", model.banks.rows)
+    shift = np.zeros(model.banks.size)
+    moved = float(reserves[bank]) + capacity + 100.0
+    shift[bank], shift[bank - 1 if bank else 1] = -moved, moved
+    fac._shift_deposits(model, shift, "test payment", moved)
+    assert led.held("reserves", model.banks.rows)[bank] == pytest.approx(-capacity - 100.0)
+
+    fac.cover_banks(model)
+    assert fac.today["srf_banks"] == pytest.approx(capacity)
+    assert fac.today["discount_window"] == pytest.approx(100.0)
+    assert abs(led.held("reserves", model.banks.rows)[bank]) < 1e-9
