@@ -229,6 +229,9 @@ class Ledger:
         by_instrument = np.zeros(self.n_instruments)
         for leg in legs:
             idx = np.arange(self.n_holders)[leg.holders]
+            if idx.ndim and np.unique(idx).size != idx.size:
+                # `add_legs` adds a repeated holder's amounts once, not summed
+                raise LedgerError(f"posting '{label}': a leg lists the same holder twice")
             amt = np.broadcast_to(np.asarray(leg.amount, dtype=float), np.shape(idx))
             if not np.all(np.isfinite(amt)):
                 raise LedgerError(f"posting '{label}': non-finite amount")
@@ -279,6 +282,9 @@ class Ledger:
                 re-pledgeable collateral, less what it has already pledged).
         """
         s = self._security[security]
+        if self.debug and np.unique(borrowers).size != np.size(borrowers):
+            # `+=` on repeated rows adds once: the pledges would not add up
+            raise LedgerError(f"pledge of {security}: the same borrower is listed twice")
         if np.count_nonzero(pledged > self.unencumbered(security, borrowers) + 1e-9):
             raise LedgerError(f"cannot pledge more {security} than held unencumbered")
         self.pledged[borrowers, s] += pledged

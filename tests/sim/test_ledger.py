@@ -84,6 +84,24 @@ def test_an_account_overdrawn_at_the_end_of_the_day_is_caught():
     led.check(holdings=False)
 
 
+def test_a_leg_listing_a_holder_twice_is_refused():
+    """Numpy adds a repeated index's amounts once, not summed: such a leg would move 1.0
+    of bills while the check, summing them, saw 2.0 balanced by the issuer's legs."""
+    led = make()
+    twice = np.array([3, 3])
+    with pytest.raises(LedgerError, match="same holder twice"):
+        led.post(
+            "bank buys bills twice",
+            Leg(twice, led.asset("bills"), np.array([1.0, 1.0])),
+            Leg(twice, led.equity_col, np.array([1.0, 1.0])),
+            Leg(1, led.liability("bills"), 2.0),
+            Leg(1, led.equity_col, -2.0),
+        )
+    assert led.held("bills", 3) == 0.0  # nothing posted
+    with pytest.raises(LedgerError, match="same borrower is listed twice"):
+        led.pledge("bills", twice, np.zeros(2), np.full(5, 0.2))
+
+
 def test_pledge_limited_to_unencumbered_holdings():
     led = make()
     led.post(
