@@ -26,11 +26,6 @@ class Dealer(PopulationAgent):
         ledger = self.model.ledger
         return float(ledger.held("bills", self.row) + ledger.held("coupons", self.row))
 
-    @property
-    def funding_need(self) -> float:
-        """Cash the dealer must raise before the end of the day ($bn)."""
-        return max(0.0, -float(self.model.ledger.held("deposits", self.row)))
-
     @staticmethod
     def funding_bids(
         need: np.ndarray,

@@ -267,10 +267,6 @@ _NAMES_BY_FLAGS: dict[tuple[bool, ...], list[str]] = {}
 _VIEWS_BY_FLAGS: dict[tuple[bool, ...], MappingProxyType[str, bool]] = {}
 
 
-def _empty_bool(n: int) -> np.ndarray:
-    return np.zeros(n, dtype=bool)
-
-
 @dataclass
 class Calendar:
     """Struct of arrays with one entry per Fed business day of a range.

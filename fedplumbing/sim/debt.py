@@ -304,10 +304,3 @@ class TreasuryDebtBlock:
         self.interest_cost_today = factor * (
             bills_all * rates.on_rrp + private_coupon_interest + soma_coupon_interest
         )
-
-    @property
-    def private_coupon_rate(self) -> float:
-        """Average coupon of the privately held notes and bonds (percent)."""
-        if self.private is None or self.private.coupons.sum() <= 0:
-            return 0.0
-        return float(self.private.coupons @ self.coupon_rate / self.private.coupons.sum())

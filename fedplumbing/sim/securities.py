@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fedplumbing.sim import markets
-from fedplumbing.sim.ledger import ASSET_COLUMN, LIABILITY_COLUMN, Leg
+from fedplumbing.sim.ledger import ASSET_COLUMN, LIABILITY_COLUMN, LedgerError, Leg
 from fedplumbing.sim.payments import CASH_WEIGHTS, FED, PUBLIC, TREASURY, add_cash_legs
 
 if TYPE_CHECKING:
@@ -282,7 +282,11 @@ def soma_month(model: FedPlumbingModel) -> None:
             amount=purchases,
         )
     paid_down = flows.mbs_paydown - buy_mbs
-    assert abs(d_mbs + paid_down) < 1e-6
+    if not abs(d_mbs + paid_down) < 1e-6:
+        raise LedgerError(
+            f"MBS purchases and paydowns ({buy_mbs:.6g}, {flows.mbs_paydown:.6g} $bn) differ "
+            f"from the SOMA's change in MBS ({d_mbs:.6g})"
+        )
     if flows.mbs_paydown > 0:
         delta = pay.zeros()
         delta[PUBLIC] = -paid_down

@@ -250,14 +250,6 @@ class TreasuryDebt(MaturityLadder):
             raise ValueError("the SOMA holds more than the debt outstanding")
         return self.private_bills(soma) / private
 
-    def private_ten_year_equivalents(
-        self, soma: MaturityLadder, *, yield_pct: float = 4.0
-    ) -> float:
-        """10-year equivalents held outside the Fed, $bn."""
-        return ladder_ten_year_equivalents(self, yield_pct=yield_pct) - ladder_ten_year_equivalents(
-            soma, yield_pct=yield_pct
-        )
-
 
 DEBT_MIX_2026: dict[str, object] = {
     "treasuries_bn": 30000.0,
