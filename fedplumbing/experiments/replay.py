@@ -336,7 +336,7 @@ def demand_curve(frame: pd.DataFrame, ratio: str, spread: str) -> pd.DataFrame:
 CURVE_FLAT_ABOVE, CURVE_STEEP_BELOW = 0.12, 0.10
 
 
-def validate(daily: pd.DataFrame, runtime_s: float | None = None) -> Validation:
+def validate(daily: pd.DataFrame) -> Validation:
     """Every validation check of a replay run (see docs/calibration.md)."""
     v = Validation()
     actual = actual_frame(daily["date"])
@@ -499,8 +499,6 @@ def validate(daily: pd.DataFrame, runtime_s: float | None = None) -> Validation:
                 and v.numbers["curve_low_p95_bp"] > v.numbers["curve_high_median_bp"] + 20,
             )
         )
-    if runtime_s is not None:
-        v.numbers["runtime_s"] = runtime_s
     return v
 
 
@@ -736,8 +734,6 @@ def validation_markdown(
         lines += ["", "| check | simulated | actual | result |", "|---|---|---|---|"]
     for c in v.checks:
         lines.append(f"| {c.name} | {c.simulated} | {c.actual} | {'ok' if c.passed else 'FAIL'} |")
-    if "runtime_s" in v.numbers:
-        lines += ["", f"Runtime of this replay: {v.numbers['runtime_s']:.1f} s."]
     if counterfactuals:
         lines += [
             "",
@@ -841,7 +837,7 @@ def write_replay(
     paths: dict[str, Path] = {}
     daily_to_csv(result.daily, out / "daily.csv")
     paths["daily"] = out / "daily.csv"
-    v = validate(result.daily, result.summary.get("runtime_s"))
+    v = validate(result.daily)  # no wall time: the same run writes the same report
     paths.update(replay_figures(result.daily, out))
     cf = None
     if counterfactuals:

@@ -211,10 +211,16 @@ def test_every_command_opens_a_replay_from_the_data():
     pd.testing.assert_frame_equal(window, same)
 
 
-def test_replay_is_deterministic():
+def test_replay_is_deterministic(tmp_path):
+    """Same config and seed: the same daily frame, and the same files byte for byte (the
+    report once carried the run's wall time)."""
     cfg = replay_config("sept2019", **SHORT)
-    a, b = run_replay(cfg, 3).daily, run_replay(cfg, 3).daily
-    pd.testing.assert_frame_equal(a, b)
+    a, b = run_replay(cfg, 3), run_replay(cfg, 3)
+    pd.testing.assert_frame_equal(a.daily, b.daily)
+    for run, folder in ((a, "a"), (b, "b")):
+        write_replay(run, tmp_path / folder, counterfactuals=False)
+    for name in ("daily.csv", "validation.md"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 def test_weekly_fit_by_year_scores_each_year_and_the_noise_of_the_target():
