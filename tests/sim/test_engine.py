@@ -240,3 +240,19 @@ def test_a_bank_short_of_collateral_for_the_srf_borrows_the_rest_at_the_window(s
     assert fac.today["srf_banks"] == pytest.approx(capacity)
     assert fac.today["discount_window"] == pytest.approx(100.0)
     assert abs(led.held("reserves", model.banks.rows)[bank]) < 1e-9
+
+
+def test_a_run_checks_its_books_at_the_end_without_debug(small_default, monkeypatch):
+    """Outside debug mode the identities are checked once, after the last day: a direct
+    write to the balances (money that no posting moved) stops the run."""
+    step = FedPlumbingModel.step
+
+    def leaky_step(model):
+        step(model)
+        if model.day == 3:
+            model.ledger.balances[model.banks.rows.start, model.ledger.asset("reserves")] += 1.0
+
+    simulate(small_default, 0, days=5)  # balanced books pass
+    monkeypatch.setattr(FedPlumbingModel, "step", leaky_step)
+    with pytest.raises(LedgerError, match="balance sheets"):
+        simulate(small_default, 0, days=5)
