@@ -31,7 +31,7 @@ class Bank(PopulationAgent):
 
     Population state (arrays): ``assets``, ``lclor`` ($bn), ``shock_sd`` ($bn), ``cost``
     (percent), ``foreign`` (bool), ``repo_active`` (bool), ``arbitrage_cost`` (percent),
-    ``arbitrage_capacity`` ($bn), ``deposit_weight`` (share of public deposits).
+    ``arbitrage_capacity`` ($bn).
     """
 
     population_name = "banks"

@@ -12,10 +12,10 @@ class FHLB(PopulationAgent):
 
     FHLBs earn no interest on reserves, so they lend fed funds to banks (mostly foreign banks
     that earn IORB on the proceeds) at any rate above the ON RRP rate plus a premium, and
-    place the rest at the ON RRP (up to the per-counterparty cap). They are tri-party repo
-    lenders too: when repo pays well (the last repo rate of a day that was not a month-end),
-    they ask in fed funds at least that rate less a discount for the convenience of an
-    unsecured overnight loan.
+    place the rest at the ON RRP (up to the per-counterparty cap). Tri-party repo is their
+    other outlet, though not in the model's repo market: when repo pays well (the last repo
+    rate of a day that was not a month-end), they ask in fed funds at least that rate less a
+    discount for the convenience of an unsecured overnight loan.
     """
 
     population_name = "fhlbs"

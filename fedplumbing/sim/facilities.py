@@ -15,21 +15,12 @@ import numpy as np
 
 from fedplumbing.sim import markets
 from fedplumbing.sim.ledger import ASSET_COLUMN, LIABILITY_COLUMN, SECURITIES, Leg
-from fedplumbing.sim.payments import FED, PUBLIC
+from fedplumbing.sim.payments import FED_ROW, PUBLIC, PUBLIC_ROW
 from fedplumbing.sim.repo_market import collateral_capacity, pledge_for
 
 if TYPE_CHECKING:
     from fedplumbing.agents.base import Population
     from fedplumbing.sim.model import FedPlumbingModel
-
-#: The Fed's row as the one lender or borrower of a facility's postings. Read-only, like
-#: the markets' order rows (`markets.order_rows`): Numba compiles (and loads) a kernel once
-#: per kind of array it is given, so the bookings of both share one version.
-_FED_ROW = np.array([FED])
-_FED_ROW.flags.writeable = False
-#: The public's row as the lender of fire-sale funding (read-only, as `_FED_ROW`).
-_PUBLIC_ROW = np.array([PUBLIC])
-_PUBLIC_ROW.flags.writeable = False
 
 
 def change_hedge_fund_lending(model: FedPlumbingModel, change: np.ndarray, label: str) -> None:
@@ -94,7 +85,7 @@ class Facilities:
     def _rows(self, key: str, *populations: Population) -> np.ndarray:
         """The ledger rows of `populations`, one after the other, kept under `key`.
 
-        Built once per model. Read-only, like `_FED_ROW` (the kernels they go to are
+        Built once per model. Read-only, like `FED_ROW` (the kernels they go to are
         compiled for read-only rows).
         """
         rows = self._row_cache.get(key)
@@ -126,7 +117,7 @@ class Facilities:
             "on_rrp",
             self._rows("on_rrp", mmfs, fhlbs),
             lent,
-            _FED_ROW,
+            FED_ROW,
             np.array([lent.sum()]),
             rate,
             model.accrual_days_today,
@@ -226,7 +217,7 @@ class Facilities:
         self.today["fire_sale"] = float(rest_total)
         if rest_total > 0:
             rate = rates.iorb + cfg.dealers.fire_sale_cost_bp / 100.0
-            _lend_overnight(model, "fire-sale funding", "repo", _PUBLIC_ROW, rows, rest, rate)
+            _lend_overnight(model, "fire-sale funding", "repo", PUBLIC_ROW, rows, rest, rate)
 
     def cover_banks(self, model: FedPlumbingModel) -> None:
         """Banks below their LCLoR use the SRF when cheapest; overdrafts go to the window."""
@@ -275,19 +266,19 @@ class Facilities:
         if total > 0:
             rate = model.rates_today.discount
             _lend_overnight(
-                model, "discount window", "discount_window", _FED_ROW, rows, amount, rate
+                model, "discount window", "discount_window", FED_ROW, rows, amount, rate
             )
 
     def _borrow_srf(self, model: FedPlumbingModel, rows: np.ndarray, amount: np.ndarray) -> None:
         total = amount.sum()
         if total <= 0:
             return
-        _lend_overnight(model, "SRF", "fed_repo", _FED_ROW, rows, amount, model.rates_today.srf)
+        _lend_overnight(model, "SRF", "fed_repo", FED_ROW, rows, amount, model.rates_today.srf)
         pledge_for(
             model,
             rows,
             amount,
-            _FED_ROW,
+            FED_ROW,
             np.array([total]),
             model.config.fed.srf_haircut,
         )

@@ -138,7 +138,7 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
 
         def reference() -> None:
             out[:] = _post_leg_by_leg(model, *amounts)
-            private_income._distribute_leg_by_leg(model, rate, income_factor)
+            private_income.pay_income_leg_by_leg(model, rate, income_factor)
 
         model.payments.post_compiled(
             INTEREST_LABELS + private_income.INCOME_LABELS,

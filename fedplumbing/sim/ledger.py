@@ -325,8 +325,8 @@ class Ledger:
         """Largest absolute error of each accounting identity ($ billions).
 
         Keys: "balance sheets" (assets - liabilities - equity, worst holder),
-        "instruments" (holdings - amount outstanding, worst instrument), "reserves"
-        (bank reserve accounts vs the Fed's reserve liability, via the instrument check),
+        "instruments" (holdings - amount outstanding, worst instrument; reserves are an
+        instrument, so this covers bank reserve accounts against the Fed's liability),
         "collateral" (pledged vs held as collateral; pledged beyond holdings), "negative
         holdings" (the most negative asset or liability of any holder: no account ends the
         day overdrawn, nobody holds or owes less than nothing).

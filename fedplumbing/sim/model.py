@@ -45,7 +45,7 @@ class FedPlumbingModel(mesa.Model):
 
     Args:
         config: a validated scenario.
-        rng: seed or numpy Generator (Mesa's explicit random state).
+        rng: seed or numpy SeedSequence (Mesa's explicit random state).
         debug: check every posting and every identity each day (tests use this).
 
     Attributes:
@@ -123,16 +123,6 @@ class FedPlumbingModel(mesa.Model):
         self.dealers.state["normal_bills"] = led.held("bills", self.dealers.rows).copy()
         self.dealers.state["normal_coupons"] = led.held("coupons", self.dealers.rows).copy()
 
-        self._n_custodians = 1 + max(
-            int(pop.custodian.max(initial=0)) for pop in (self.mmfs, self.dealers, self.fhlbs)
-        )
-        # the clients of custodian banks, for the compiled sums: money funds, dealers, FHLBs
-        clients = (self.mmfs, self.dealers, self.fhlbs)
-        self._client_starts = np.array([pop.rows.start for pop in clients], dtype=np.int64)
-        self._client_sizes = np.array([pop.size for pop in clients], dtype=np.int64)
-        self._client_custodians = np.concatenate(
-            [np.asarray(pop.custodian, dtype=np.int64) for pop in clients]
-        )
         self._penalty: tuple[tuple[float, float], np.ndarray] | None = None
         self.overnight = OvernightBook(self.ledger, self.payments)
         self.repo_market = RepoMarket()
@@ -188,10 +178,7 @@ class FedPlumbingModel(mesa.Model):
             led.asset("reserves"),
             self.banks.rows.start,
             self.banks.size,
-            self._client_starts,
-            self._client_sizes,
-            self._client_custodians,
-            self._n_custodians,
+            *self.payments.client_layout,
         )
 
     def bank_cost_today(self) -> np.ndarray:

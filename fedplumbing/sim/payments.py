@@ -20,6 +20,20 @@ from fedplumbing.sim.ledger import Ledger, Leg, add_legs
 FED, TREASURY, PUBLIC = 0, 1, 2
 
 
+def _row_array(row: int) -> np.ndarray:
+    """`row` as a read-only one-element array, as the books' kernels are compiled for.
+
+    A writable one would load a second specialisation of a booking kernel.
+    """
+    rows = np.array([row])
+    rows.flags.writeable = False
+    return rows
+
+
+#: The Fed's and the public's rows as the one lender or borrower of a posting.
+FED_ROW, PUBLIC_ROW = _row_array(FED), _row_array(PUBLIC)
+
+
 def _any_nonzero(values: np.ndarray) -> bool:
     """Whether a vector has a nonzero (or NaN) entry, stopping at the first one."""
     # a plain loop, not any(<generator>): this is compiled by Numba
@@ -71,6 +85,14 @@ class Payments:
             + [np.asarray(pop.custodian, dtype=np.int64) for pop in nonbanks]
         )
         self._custodian_counts = np.array(self._n_custodians, dtype=np.int64)
+        #: Where the banks' clients sit, for `bank.positions_kernel`: each population's first
+        #: row and size, every client's custodian, and the number of custodian banks.
+        self.client_layout = (
+            self._nonbank_starts,
+            self._nonbank_sizes,
+            self._custodians,
+            max(self._n_custodians, default=0),
+        )
         self._deposits = np.zeros(banks.size)
         self._reserves = np.zeros(banks.size)
         # the cash columns, in the order `_pay_loops` takes them

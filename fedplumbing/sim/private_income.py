@@ -36,7 +36,7 @@ def distribute(model: FedPlumbingModel) -> None:
     in debug mode.
     """
     rate, factor = carry_rate_and_factor(model)
-    _distribute_leg_by_leg(model, rate, factor)
+    pay_income_leg_by_leg(model, rate, factor)
 
 
 def carry_rate_and_factor(model: FedPlumbingModel) -> tuple[float, float]:
@@ -71,7 +71,7 @@ _SHARES_ISSUED = LIABILITY_COLUMN["mmf_shares"]
 _SHARES_HELD = ASSET_COLUMN["mmf_shares"]
 
 
-def _distribute_leg_by_leg(model: FedPlumbingModel, rate: float, factor: float) -> None:
+def pay_income_leg_by_leg(model: FedPlumbingModel, rate: float, factor: float) -> None:
     """`distribute` through `Payments.pay` and `Ledger.post`, at repo `rate`."""
     led, pay = model.ledger, model.payments
     dealers, mmfs = model.dealers, model.mmfs
@@ -117,7 +117,7 @@ def _income_loops(
     amounts: np.ndarray,
     cash: tuple,
 ) -> int:
-    """`_distribute_leg_by_leg` as loops, from posting `first` on: the same floats in order.
+    """`pay_income_leg_by_leg` as loops, from posting `first` on: the same floats in order.
 
     Args:
         balances: the ledger's matrix (changed in place).

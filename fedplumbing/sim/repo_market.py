@@ -21,15 +21,10 @@ from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.sim import markets
 from fedplumbing.sim.ledger import SECURITIES, Ledger, LedgerError
 from fedplumbing.sim.markets import Clearing, clear_call_market, order_rows
-from fedplumbing.sim.payments import FED
+from fedplumbing.sim.payments import FED, FED_ROW
 
 if TYPE_CHECKING:
     from fedplumbing.sim.model import FedPlumbingModel
-
-#: The Fed's row as the lender of its repo operations, read-only like the other books' rows
-#: (a writable one would load a second specialisation of the booking kernel).
-_FED_ROW = np.array([FED])
-_FED_ROW.flags.writeable = False
 
 
 def collateral_capacity(
@@ -189,7 +184,7 @@ class RepoMarket:
             model.overnight.book_at_rate(
                 "Fed repo operations",
                 "fed_repo",
-                _FED_ROW,
+                FED_ROW,
                 np.array([fed_fill]),
                 bid_rows,
                 result.bid_fill * phi,
