@@ -29,7 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--end", metavar="DATE", help="last day (YYYY-MM-DD)")
     parser.add_argument("--seed", metavar="S", default="0", help="random seed >= 0 (default 0)")
     parser.add_argument(
-        "--out", metavar="DIR", type=nonempty_path, default="out/replay", help="output folder"
+        "--out",
+        metavar="DIR",
+        type=nonempty_path,
+        default="out/replay",
+        help="output folder (default: %(default)s/)",
     )
     parser.add_argument(
         "--no-counterfactuals",

@@ -115,6 +115,8 @@ def summary_record(result: RunResult) -> dict[str, Any]:
             "first_date": dates.iloc[0].date().isoformat() if len(dates) else None,
             "last_date": dates.iloc[-1].date().isoformat() if len(dates) else None,
             "summary": dict(result.summary),
+            # solved at the opening (`initial.fit_on_rrp`); `config` holds what was given
+            "fitted": dict(result.fitted),
             "package_versions": package_versions(),
             "config": config_to_dict(cfg),
         }
@@ -206,6 +208,10 @@ def summary_table(result: RunResult) -> str:
         ("scenario", f"{result.config.name} (config {config_hash(result.config)})"),
         ("seed", _seed_label(result.seed)),
         ("days", f"{len(daily)} ({dates.iloc[0]:%Y-%m-%d} to {dates.iloc[-1]:%Y-%m-%d})"),
+        *(
+            (f"{key} (fitted at the opening, $bn)", f"{value:,.1f}")
+            for key, value in result.fitted.items()
+        ),
         ("min reserves ($bn)", _extreme(daily["reserves"], dates, "min")),
         ("max SOFR - IORB (bp)", _extreme(spread, dates, "max")),
         # the 99th percentile over days of the daily median (summary.json's

@@ -63,6 +63,8 @@ class RunResult:
         config: the scenario that was run.
         seed: the seed (int or SeedSequence) that was used.
         model: the model at the end of the run (not pickled across processes).
+        fitted: settings the model solved for at its opening rather than took as given
+            (`initial.hedge_fund_repo` under `initial.fit_on_rrp`), by dotted key.
     """
 
     daily: pd.DataFrame
@@ -70,6 +72,7 @@ class RunResult:
     config: ScenarioConfig
     seed: Any
     model: FedPlumbingModel | None = field(default=None, repr=False)
+    fitted: dict[str, float] = field(default_factory=dict)
 
 
 def summarize(daily: pd.DataFrame) -> dict[str, Any]:
@@ -241,4 +244,8 @@ def simulate(
     if first is not None:  # a window after a warm-up: its own days only
         keep = pd.to_datetime(daily["date"]) >= pd.Timestamp(first)
         daily = daily[keep].reset_index(drop=True)
-    return RunResult(daily, summarize(daily), config, seed, model if keep_model else None)
+    fitted = {}
+    if model.config.initial.hedge_fund_repo != config.initial.hedge_fund_repo:
+        fitted["initial.hedge_fund_repo"] = model.config.initial.hedge_fund_repo
+    kept = model if keep_model else None
+    return RunResult(daily, summarize(daily), config, seed, kept, fitted)

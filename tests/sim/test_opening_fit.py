@@ -85,3 +85,19 @@ def test_replay_ignores_the_option():
     cfg = replay_config("sept2019", overrides={"initial.fit_on_rrp": True, "end": "2019-09-05"})
     model = FedPlumbingModel(cfg, rng=0)
     assert model.config.initial.fit_on_rrp  # untouched: the replay opens from history
+
+
+def test_summary_json_and_the_table_show_the_fitted_book(tmp_path, capsys):
+    """`config` in summary.json is the scenario as given (its starting book); the book the
+    opening solved for is recorded beside it and printed, so a reader can check it."""
+    import json
+
+    out = tmp_path / "out"
+    sets = [f"--set={key}={value}" for key, value in SMALL.items() if key != "end"]
+    assert cli.main(["run", "rmp2026", "--days", "2", "--out", str(out), *sets]) == 0
+    record = json.loads((out / "summary.json").read_text())
+    book = record["fitted"]["initial.hedge_fund_repo"]
+    given = record["config"]["initial"]["hedge_fund_repo"]
+    assert given == load_scenario("rmp2026").initial.hedge_fund_repo
+    assert abs(book - given) > 100.0
+    assert f"{book:,.1f}" in capsys.readouterr().out
