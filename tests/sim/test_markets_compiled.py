@@ -610,7 +610,7 @@ def test_compiled_private_income_equals_its_legs(weights_known, monkeypatch):
     def reference():
         rate = model.recorder.last_repo_rate
         factor = model.accrual_days_today / 360.0 / 100.0
-        private_income._distribute_leg_by_leg(model, rate, factor)
+        private_income.pay_income_leg_by_leg(model, rate, factor)
 
     assert np.isfinite(model.recorder.last_repo_rate)
     setups = [setup_with(dividends) for dividends in (True, False, True, True, False)]
@@ -691,7 +691,7 @@ def test_compiled_interest_and_private_income_equal_their_legs(weights_known, mo
 
         def reference(case=case):
             returned = interest._post_leg_by_leg(model, *case)
-            private_income._distribute_leg_by_leg(model, rate, factor)
+            private_income.pay_income_leg_by_leg(model, rate, factor)
             return returned
 
         _compare_postings(model, [setup], reference, compiled, weights_known)
