@@ -190,7 +190,11 @@ class Facilities:
         )
 
     def cover_dealers(self, model: FedPlumbingModel) -> None:
-        """Dealers still overdrawn borrow at the SRF, else at a fire-sale cost."""
+        """Dealers still overdrawn borrow at the SRF, else at a fire-sale cost.
+
+        The SRF only when its rate plus stigma is at most the fire-sale cost: the same
+        comparison dealers' repo bids make (`FedPlumbingModel.dealer_fallback_rate`).
+        """
         cfg, led, rates = model.config, model.ledger, model.rates_today
         dealers = model.dealers
         rows = self._rows("dealers", dealers)
@@ -201,7 +205,9 @@ class Facilities:
             change_hedge_fund_lending(model, -cut, "hedge funds deleverage")
             need = need - cut
         self.today["hedge_fund_cut"] = float(cut_total)
-        if cfg.fed.srf_enabled and np.isfinite(rates.srf) and need.sum() > 0:
+        fire_rate = rates.iorb + cfg.dealers.fire_sale_cost_bp / 100.0
+        srf_cost = rates.srf + cfg.fed.srf_stigma_bp / 100.0
+        if cfg.fed.srf_enabled and srf_cost <= fire_rate and need.sum() > 0:
             srf = np.minimum(
                 need, np.maximum(collateral_capacity(model, dealers.rows, cfg.fed.srf_haircut), 0.0)
             )
@@ -209,15 +215,14 @@ class Facilities:
             rest = need - srf
             srf_total = float(srf.sum())
         else:
-            # no SRF: `need - 0.0` is `need` and the take-up 0.0, without the arrays
+            # no SRF (or a dearer one): `need - 0.0` is `need` and the take-up 0.0
             rest = need
             srf_total = 0.0
         rest_total = rest.sum()
         self.today["srf_dealers"] = srf_total
         self.today["fire_sale"] = float(rest_total)
         if rest_total > 0:
-            rate = rates.iorb + cfg.dealers.fire_sale_cost_bp / 100.0
-            _lend_overnight(model, "fire-sale funding", "repo", PUBLIC_ROW, rows, rest, rate)
+            _lend_overnight(model, "fire-sale funding", "repo", PUBLIC_ROW, rows, rest, fire_rate)
 
     def cover_banks(self, model: FedPlumbingModel) -> None:
         """Banks below their LCLoR use the SRF when cheapest; overdrafts go to the window."""

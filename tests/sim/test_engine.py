@@ -256,3 +256,33 @@ def test_a_run_checks_its_books_at_the_end_without_debug(small_default, monkeypa
     monkeypatch.setattr(FedPlumbingModel, "step", leaky_step)
     with pytest.raises(LedgerError, match="balance sheets"):
         simulate(small_default, 0, days=5)
+
+
+@pytest.mark.parametrize("stigma_bp, uses_srf", [(0.0, True), (1000.0, False)])
+def test_dealers_use_the_srf_only_when_it_is_cheaper_than_a_fire_sale(stigma_bp, uses_srf):
+    """Dealers' repo bids stop at the SRF rate plus stigma or the fire-sale cost, whichever
+    is lower; after the market they borrow where they bid. With 1000 bp of stigma (above
+    the fire-sale cost of IORB + `dealers.fire_sale_cost_bp`) they used the SRF anyway,
+    and its loans added reserves that no bid had priced."""
+    from test_emergence import lab
+
+    cfg = lab(
+        **{
+            "fed.srf_enabled": True,
+            "fed.srf_stigma_bp": stigma_bp,
+            "dealers.elastic_share": 0.0,  # no hedge-fund book to cut instead
+            "start": "2019-09-03",
+            "end": "2019-09-30",
+        }
+    )
+    assert (cfg.fed.srf_stigma_bp > cfg.dealers.fire_sale_cost_bp) is not uses_srf
+    model = FedPlumbingModel(cfg, rng=1)
+    srf = fire_sale = 0.0
+    while model.running:
+        model.step()
+        srf += model.facilities.today["srf_dealers"]
+        fire_sale += model.facilities.today["fire_sale"]
+    if uses_srf:
+        assert srf > 50.0 and fire_sale < 1e-6
+    else:
+        assert srf == 0.0 and fire_sale > 1.0
