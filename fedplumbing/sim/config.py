@@ -938,6 +938,30 @@ _OPENED_FROM_DATA = frozenset(
 )
 
 
+#: (setting, its facility's switch, whether the facility is off, why the setting does nothing).
+_FACILITY_TERMS = (
+    *(
+        (
+            f"fed.{term}",
+            "fed.srf_enabled",
+            lambda cfg: not cfg.fed.srf_enabled,
+            "the SRF is off in this scenario (--set fed.srf_enabled=true turns it on)",
+        )
+        for term in ("srf_stigma_bp", "srf_haircut")
+    ),
+    *(
+        (
+            f"fed.{term}",
+            "fed.repo_ops_trigger_bp",
+            lambda cfg: cfg.fed.repo_ops_trigger_bp is None,
+            "the Fed's repo operations are off in this scenario (fed.repo_ops_trigger_bp "
+            "turns them on)",
+        )
+        for term in ("repo_ops_size", "repo_ops_days", "repo_ops_first_size", "repo_ops_ramp_days")
+    ),
+)
+
+
 def schedule_notes(cfg: ScenarioConfig) -> list[str]:
     """Notes for dated schedule entries after the scenario's end: they never apply."""
     schedules = {
@@ -999,6 +1023,10 @@ def _override_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[tuple[str,
     if cfg.mode == "policy":
         for key in sorted(k for k in keys if k.startswith("replay.")):
             reason = "the scenario runs in policy mode (replay settings apply to mode = 'replay')"
+            notes.append((key, f"{key} has no effect: {reason}", reason))
+    # a facility's terms when the facility is off (its own switch is not among `keys`)
+    for key, switch, off, reason in _FACILITY_TERMS:
+        if key in keys and switch not in keys and off(cfg):
             notes.append((key, f"{key} has no effect: {reason}", reason))
     for key in sorted(keys & set(_SCHEDULED)):
         schedule, field = _SCHEDULED[key]

@@ -166,7 +166,8 @@ def test_tiny_real_morris_run_via_cli(tmp_path, capsys):
 
 def test_a_setting_that_does_nothing_gets_no_effect(tmp_path):
     """Common random numbers: points of a replicate share their draws, so a setting with no
-    effect (repo operations' size while no trigger is set) gets mu* of exactly zero.
+    effect (repo operations' size while their trigger, 4000 bp, is never reached) gets mu*
+    of exactly zero. (With no trigger at all the spec is refused: `test_specs`.)
 
     With a stream per run, as sweeps had, neighbouring Morris points differed by their luck
     too, and this setting got mu* of 31 +- 24 bp on the 99th-percentile spread.
@@ -186,6 +187,9 @@ def test_a_setting_that_does_nothing_gets_no_effect(tmp_path):
         "fed.repo_ops_size" = { low = 50.0, high = 500.0 }
     """,
     )
+    with (tmp_path / "small.toml").open("a") as scenario:
+        scenario.write("[fed]\nrepo_ops_trigger_bp = 4000.0\n")
+
     assert main(argv) == 0
     table = pd.read_csv(out / "sensitivity.csv").set_index(["metric", "parameter"])
     for metric in ("mean_repo_spread_bp", "p99_repo_spread_bp", "min_reserves"):

@@ -29,6 +29,24 @@ def test_settings_a_schedule_overrides_are_named():
     assert override_notes(load_scenario("replay"), ["replay.extra_reserves"]) == []
 
 
+def test_a_facility_s_terms_while_it_is_off_are_named():
+    """`--set fed.srf_stigma_bp=0` on a scenario without the SRF ran unchanged, silently."""
+    from fedplumbing.sim.config import override_notes
+
+    default = load_scenario("default")
+    assert not default.fed.srf_enabled and default.fed.repo_ops_trigger_bp is None
+    assert override_notes(default, ["fed.srf_stigma_bp", "fed.repo_ops_size"]) == [
+        "fed.srf_stigma_bp has no effect: the SRF is off in this scenario "
+        "(--set fed.srf_enabled=true turns it on)",
+        "fed.repo_ops_size has no effect: the Fed's repo operations are off in this scenario "
+        "(fed.repo_ops_trigger_bp turns them on)",
+    ]
+    # turned on by the same command, or on in the scenario: no note
+    assert override_notes(default, ["fed.srf_stigma_bp", "fed.srf_enabled"]) == []
+    assert override_notes(load_scenario("srf_today"), ["fed.srf_haircut"]) == []
+    assert override_notes(load_scenario("qt2017"), ["fed.repo_ops_days"]) == []
+
+
 def test_a_sweep_over_a_setting_its_schedule_overrides_is_refused(tmp_path):
     from fedplumbing.experiments.spec import SpecError, check_against_config, load_spec
 
