@@ -64,7 +64,12 @@ class Initial:
     """Opening balance sheet aggregates ($ billions)."""
 
     reserves: float = param(
-        2300.0, 0, 20000, "$bn", "bank reserve balances (above 0 in policy mode)"
+        2300.0,
+        0,
+        20000,
+        "$bn",
+        "bank reserve balances (above 0 in policy mode); with the Fed's assets given, currency "
+        "is what balances them (more reserves, less currency)",
     )
     on_rrp: float = param(150.0, 0, 5000, "$bn", "ON RRP take-up (MMFs and FHLBs)")
     tga: float = param(250.0, 0, 3000, "$bn", "Treasury General Account")
