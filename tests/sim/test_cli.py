@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class FakeResult:
     summary: dict[str, Any]
     config: ScenarioConfig
     seed: Any
+    fitted: dict[str, float] = field(default_factory=dict)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ class FakeResult:
     config: ScenarioConfig = field(default_factory=ScenarioConfig)
     seed: Any = 0
     summary: dict = field(default_factory=lambda: {"max_spread_bp": 280.0, "days_over_50bp": 1})
+    fitted: dict = field(default_factory=dict)
 
 
 @pytest.fixture
