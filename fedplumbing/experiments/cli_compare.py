@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fedplumbing.sim.commands import nonempty_path
+from fedplumbing.sim.commands import SEED_HELP, nonempty_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", metavar="DIR", type=nonempty_path, required=True, help="output folder"
     )
     parser.add_argument("--days", metavar="N", help="simulate only the first N business days")
-    parser.add_argument("--seed", metavar="S", default="0", help="random seed >= 0 (default 0)")
+    parser.add_argument("--seed", metavar="S", default="0", help=SEED_HELP)
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     add_set_argument(parser)
     parser.set_defaults(func=cmd_compare)
@@ -45,7 +45,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Validate everything, run the scenarios, write the comparison and print the table."""
     from pathlib import Path
 
-    from fedplumbing.sim.commands import check_out_dir, parse_int, print_note
+    from fedplumbing.sim.commands import check_out_dir, parse_int, parse_seed, print_note
     from fedplumbing.sim.config import (
         ConfigError,
         apply_overrides,
@@ -57,7 +57,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         raise ConfigError("compare: give at least two scenarios to compare")
     days = parse_int("--days", args.days, 1)
-    seed = parse_int("--seed", args.seed, 0)
+    seed = parse_seed(args.seed)
     overrides = dict(parse_override(text) for text in args.overrides)
     out = Path(args.out)
     check_out_dir(out)

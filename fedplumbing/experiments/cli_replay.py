@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from fedplumbing.sim.commands import add_set_argument, nonempty_path
+from fedplumbing.sim.commands import SEED_HELP, add_set_argument, nonempty_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--start", metavar="DATE", help="first day (YYYY-MM-DD)")
     parser.add_argument("--end", metavar="DATE", help="last day (YYYY-MM-DD)")
-    parser.add_argument("--seed", metavar="S", default="0", help="random seed >= 0 (default 0)")
+    parser.add_argument("--seed", metavar="S", default="0", help=SEED_HELP)
     parser.add_argument(
         "--out",
         metavar="DIR",
@@ -64,11 +64,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from fedplumbing.experiments.replay import replay_settings, run_replay, write_replay
-    from fedplumbing.sim.commands import check_out_dir, parse_int, print_note, untraded_notes
+    from fedplumbing.sim.commands import check_out_dir, parse_seed, print_note, untraded_notes
     from fedplumbing.sim.config import override_notes, parse_override
     from fedplumbing.sim.replay import opening_from_history
 
-    seed = parse_int("--seed", args.seed, 0)
+    seed = parse_seed(args.seed)
     start, end = _date("--start", args.start), _date("--end", args.end)
     overrides = dict(parse_override(t) for t in args.overrides)
     given = replay_settings(args.scenario, start, end, overrides)

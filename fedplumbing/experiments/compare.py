@@ -110,7 +110,7 @@ def labels_for(names: list[str]) -> list[str]:
 
 def run_comparison(
     configs: Mapping[str, ScenarioConfig],
-    seed: int = 0,
+    seed: int | np.random.SeedSequence = 0,
     days: int | None = None,
     progress: bool = False,
 ) -> dict[str, RunResult]:

@@ -123,7 +123,9 @@ def replay_settings(
     return apply_overrides(cfg, ov) if ov else cfg
 
 
-def run_replay(cfg: ScenarioConfig, seed: int = 0, *, progress: bool = False) -> RunResult:
+def run_replay(
+    cfg: ScenarioConfig, seed: int | np.random.SeedSequence = 0, *, progress: bool = False
+) -> RunResult:
     """Simulate a replay config; the run's wall time goes into ``summary['runtime_s']``."""
     t0 = time.perf_counter()
     result = simulate(cfg, seed, progress=progress)  # a window's own days (report_from)
@@ -623,7 +625,7 @@ def counterfactual_overrides(name: str, overrides: dict[str, Any] | None) -> dic
 
 
 def run_counterfactuals(
-    seed: int = 0, overrides: dict[str, Any] | None = None
+    seed: int | np.random.SeedSequence = 0, overrides: dict[str, Any] | None = None
 ) -> dict[str, pd.DataFrame]:
     """Run the built-in September 2019 scenarios; name -> daily table.
 
@@ -688,7 +690,7 @@ def out_of_sample(daily: pd.DataFrame) -> pd.DataFrame:
 def validation_markdown(
     v: Validation,
     cfg: ScenarioConfig,
-    seed: int,
+    seed: int | np.random.SeedSequence,
     counterfactuals: dict[str, dict[str, Any]] | None = None,
     oos: pd.DataFrame | None = None,
     figures: list[str] | None = None,
@@ -705,6 +707,9 @@ def validation_markdown(
         figures: the figure files written next to the report.
         overrides: the run's `--set` overrides (the counterfactuals took them too).
     """
+    from fedplumbing.sim.outputs import seed_label
+
+    seed = seed_label(seed)  # BASE/R for a sweep's replicate
     # the first business day reported (a start on a holiday opens on the next one)
     days = business_days(cfg.replay.report_from or cfg.start, cfg.end)
     first = days[0].item() if len(days) else cfg.start
@@ -841,8 +846,7 @@ def write_replay(
     paths.update(replay_figures(result.daily, out))
     cf = None
     if counterfactuals:
-        seed = int(result.seed) if isinstance(result.seed, int) else 0
-        runs = run_counterfactuals(seed, overrides)
+        runs = run_counterfactuals(result.seed, overrides)
         cf = counterfactual_numbers(runs)
         paths["counterfactuals"] = counterfactual_figure(runs, out)
     figures = [p.name for p in paths.values() if p.suffix == ".png"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 if typing.TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 from fedplumbing.sim.config import (
@@ -138,6 +139,39 @@ def parse_int(option: str, text: str | None, minimum: int) -> int | None:
     return value
 
 
+#: Help of every command's `--seed` (`parse_seed`).
+SEED_HELP = (
+    "random seed >= 0 (default 0); BASE/R reruns replicate R of a sweep or stress floor "
+    "with base_seed BASE"
+)
+
+
+def parse_seed(text: str) -> int | np.random.SeedSequence:
+    """A `--seed` value: an integer >= 0, or BASE/R, replicate R of a sweep with base_seed BASE.
+
+    Replicate R of every point of a sweep (and seed R of a stress floor) runs with
+    ``SeedSequence(BASE, spawn_key=(R,))`` (`experiments.sampling.run_seed`); BASE/R gives a
+    single run that seed, so that one run of a sweep can be rerun with its daily output.
+
+    Raises:
+        ConfigError: neither an integer >= 0 nor two of them separated by "/".
+    """
+    import numpy as np  # not at the top: `--help` and bad input stay quick
+
+    base, slash, replicate = text.partition("/")
+    if not slash:
+        return parse_int("--seed", text, 0)
+    try:
+        numbers = int(base.strip()), int(replicate.strip())
+    except ValueError:
+        numbers = (-1, -1)
+    if min(numbers) < 0:
+        raise ConfigError(
+            f"--seed: expected an integer >= 0 or BASE/R (two integers >= 0), got {text!r}"
+        )
+    return np.random.SeedSequence(numbers[0], spawn_key=(numbers[1],))
+
+
 # --------------------------------------------------------------------------- run
 def _register_run(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -148,7 +182,7 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
     )
     add_scenario_arguments(parser)
     parser.add_argument("--days", metavar="N", help="simulate only the first N business days")
-    parser.add_argument("--seed", metavar="S", default="0", help="random seed >= 0 (default 0)")
+    parser.add_argument("--seed", metavar="S", default="0", help=SEED_HELP)
     parser.add_argument(
         "--out",
         metavar="DIR",
@@ -165,7 +199,7 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Validate everything, simulate, write the outputs and print a summary table."""
     days = parse_int("--days", args.days, 1)
-    seed = parse_int("--seed", args.seed, 0)
+    seed = parse_seed(args.seed)
     cfg = scenario_from_args(args)
     out = Path(args.out)
     check_out_dir(out)

@@ -155,7 +155,7 @@ def write_run(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
         "overview": out / OVERVIEW_FILE,
     }
     record = summary_record(result)
-    title = f"{record['scenario']} (seed {_seed_label(result.seed)})"
+    title = f"{record['scenario']} (seed {seed_label(result.seed)})"
     with contextlib.ExitStack() as stack:
         tmp = {key: stack.enter_context(atomic_path(p)) for key, p in paths.items()}
         daily_to_csv(result.daily, tmp["daily"])
@@ -167,10 +167,11 @@ def write_run(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
-def _seed_label(seed: Any) -> str:
+def seed_label(seed: Any) -> str:
+    """A seed as `--seed` takes it: an integer, or BASE/R for a sweep's replicate R."""
     if isinstance(seed, np.random.SeedSequence):
         key = ",".join(str(k) for k in seed.spawn_key)
-        return f"{seed.entropy}" + (f" / spawn {key}" if key else "")
+        return f"{seed.entropy}" + (f"/{key}" if key else "")
     return str(seed)
 
 
@@ -206,7 +207,7 @@ def summary_table(result: RunResult) -> str:
     last = daily.iloc[-1]
     rows = [
         ("scenario", f"{result.config.name} (config {config_hash(result.config)})"),
-        ("seed", _seed_label(result.seed)),
+        ("seed", seed_label(result.seed)),
         ("days", f"{len(daily)} ({dates.iloc[0]:%Y-%m-%d} to {dates.iloc[-1]:%Y-%m-%d})"),
         *(
             (f"{key} (fitted at the opening, $bn)", f"{value:,.1f}")

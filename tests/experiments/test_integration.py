@@ -84,3 +84,24 @@ def test_real_sweep_on_dask_local_cluster(small_spec, tmp_path):
     pd.testing.assert_frame_equal(
         stable_results(tmp_path / "dask"), stable_results(tmp_path / "serial")
     )
+
+
+@pytest.mark.timeout(300)
+def test_one_sweep_run_is_rerun_by_the_cli_with_base_slash_replicate(small_spec, tmp_path):
+    """`fedplumbing run --seed BASE/R` with the point's settings is replicate R of the point,
+    day for day: the way to get one sweep run's daily output."""
+    from fedplumbing.sim.cli import main
+    from fedplumbing.sim.outputs import daily_to_csv
+
+    run_sweep(small_spec, tmp_path / "sweep", workers=1, progress=False, run_ids=[1])
+    stored = load_daily(tmp_path / "sweep", run_ids=[1]).drop(columns="run_id")
+    daily_to_csv(stored, tmp_path / "stored.csv")
+    out = tmp_path / "rerun"
+    argv = ["run", str(tmp_path / "small.toml"), "--days", "45", "--seed", "11/1"]
+    assert main([*argv, "--set", "initial.reserves=1300", "--out", str(out), "-q"]) == 0
+    assert (out / "daily.csv").read_bytes() == (tmp_path / "stored.csv").read_bytes()
+    # another replicate is another run
+    assert (
+        main([*argv[:-1], "11/0", "--set", "initial.reserves=1300", "--out", str(out), "-q"]) == 0
+    )
+    assert (out / "daily.csv").read_bytes() != (tmp_path / "stored.csv").read_bytes()

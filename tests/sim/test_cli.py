@@ -102,6 +102,8 @@ RUN_ERRORS = [
     (["--days", "-3"], "--days"),
     (["--seed", "-1"], "--seed"),
     (["--seed", "1.5"], "--seed"),
+    (["--seed", "3/x"], "--seed: expected an integer >= 0 or BASE/R (two integers >= 0)"),
+    (["--seed", "3/-1"], "got '3/-1'"),
     (["no-such-scenario"], "no-such-scenario"),
     # the calendar's holiday rules used to fail with a ValueError traceback (year 10000)
     (["--set", "end=9999-12-31"], "end: 9999-12-31 is out of range (allowed: 1900-01-01"),
