@@ -35,7 +35,8 @@ class Fed(mesa.Agent):
             `fedplumbing.sim.interest.accrue`).
         remitted_today: today's remittance to the Treasury ($bn).
         overnight_interest_due: (receivable, payable) interest on the Fed's overnight
-            positions booked today, settled when they unwind tomorrow ($bn).
+            positions booked today, settled when they unwind tomorrow ($bn; noted at the
+            end of the day, after the last window loans).
     """
 
     row = 0

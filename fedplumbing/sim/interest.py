@@ -98,11 +98,6 @@ def annual_fed_income(
     )
 
 
-def _overnight_interest_due(model: FedPlumbingModel) -> tuple[float, float]:
-    """Interest the Fed will receive and pay when today's overnight positions unwind ($bn)."""
-    return model.overnight.interest_due(FED)
-
-
 def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
     """Post today's interest flows, remittance and private income; return the Fed's net income.
 
@@ -152,6 +147,7 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
         private_income.distribute(model)
 
     # this morning's unwind settled the interest due on yesterday's overnight positions
+    # (noted at the end of yesterday, `FedPlumbingModel.step`)
     received, paid = fed.overnight_interest_due
     fed.income_today = FedIncome(
         soma_coupons=coupon_income,
@@ -161,7 +157,6 @@ def accrue(model: FedPlumbingModel, fed_equity_at_open: float) -> float:
         iorb=float(iorb_total),
         on_rrp=paid,
     )
-    fed.overnight_interest_due = _overnight_interest_due(model)
 
     net_income = equity - fed_equity_at_open
     fed.remitted_today = surplus if surplus > 0 else 0.0

@@ -245,6 +245,9 @@ class FedPlumbingModel(mesa.Model):
         net_income = interest.accrue(self, fed_equity_at_open)
         securities.cash_management_bills(self)
         self.facilities.cover_late_overdrafts(self)
+        # what the Fed's overnight positions, the last window loans included, will pay when
+        # they unwind tomorrow (tomorrow's `FedIncome.lending` and `on_rrp`)
+        self.fed.overnight_interest_due = self.overnight.interest_due(FED)
         self.recorder.record(repo, fed_funds, net_income)
         self.fed.react(self.recorder.last_repo_spread_bp)
         if self.debug:
