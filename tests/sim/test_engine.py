@@ -9,7 +9,7 @@ from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.sim.config import apply_overrides
 from fedplumbing.sim.ledger import LedgerError
 from fedplumbing.sim.model import FedPlumbingModel
-from fedplumbing.sim.payments import FED
+from fedplumbing.sim.payments import FED, PUBLIC
 from fedplumbing.sim.run import simulate
 
 
@@ -291,3 +291,29 @@ def test_dealers_use_the_srf_only_when_it_is_cheaper_than_a_fire_sale(stigma_bp,
         assert srf > 50.0 and fire_sale < 1e-6
     else:
         assert srf == 0.0 and fire_sale > 1.0
+
+
+def test_a_day_ending_overdrawn_stops_a_run_without_debug(small_default, monkeypatch):
+    """No account ends a day overdrawn, checked every day outside debug mode too (a few
+    microseconds): an account overdrawn on one day and repaired the next, which the
+    end-of-run check cannot see, stops the run, and the message names the account."""
+    from fedplumbing.sim import model as model_module
+
+    step = model_module.FedPlumbingModel.step
+
+    def leaky_step(model):
+        # balanced writes that give a bank the public's currency and more on day 3 (nothing in
+        # the day repairs that) and take them back on day 4
+        if model.day in (3, 4):
+            led, bank = model.ledger, model.banks.rows.start
+            amount = led.held("currency", PUBLIC) + 5.0 if model.day == 3 else -amount_moved[0]
+            amount_moved[0] = amount
+            for row, sign in ((PUBLIC, -1.0), (bank, 1.0)):
+                led.balances[row, led.asset("currency")] += sign * amount
+                led.balances[row, led.equity_col] += sign * amount
+        step(model)
+
+    amount_moved = [0.0]
+    monkeypatch.setattr(model_module.FedPlumbingModel, "step", leaky_step)
+    with pytest.raises(LedgerError, match=r"negative holdings.*\(public's currency held\)"):
+        simulate(small_default, 0, days=10)
