@@ -105,8 +105,14 @@ class Fed(mesa.Agent):
                 choice = step.mbs_reinvestment
         return choice
 
-    def run_off_month(self, date: dt.date) -> MonthlyRunoff:
-        """Apply this month's runoff rules to the SOMA and return the month's flows."""
+    def run_off_month(self, date: dt.date, bills_for_sale: float = math.inf) -> MonthlyRunoff:
+        """Apply this month's runoff rules to the SOMA and return the month's flows.
+
+        Args:
+            date: the day the month's flows settle.
+            bills_for_sale: bills the public holds ($bn): the most the Fed can buy in the
+                market (`soma.run_month`).
+        """
         f = self.config.fed
         t_cap, m_cap, rmp = self.caps_on(date)
         paydown = mbs_paydown(self.soma.mbs, f.mortgage_rate, f.mbs_coupon)
@@ -119,6 +125,7 @@ class Fed(mesa.Agent):
             treasury_reinvestment=f.treasury_reinvestment,
             mbs_reinvestment=mbs_choice,
             reserve_management_bills=rmp,
+            bills_for_sale=bills_for_sale,
         )
 
     def react(self, repo_spread_bp: float) -> None:

@@ -232,7 +232,8 @@ def soma_month(model: FedPlumbingModel) -> None:
     led, pay, fed = model.ledger, model.payments, model.fed
     soma = fed.soma
     bills0, coupons0, mbs0 = soma.bills.sum(), soma.coupons.sum(), soma.mbs
-    flows = fed.run_off_month(model.date)
+    # the Fed buys bills from the public: at most what it holds (morning: none pledged)
+    flows = fed.run_off_month(model.date, max(float(led.held("bills", PUBLIC)), 0.0))
     d_bills, d_coupons = soma.bills.sum() - bills0, soma.coupons.sum() - coupons0
     d_mbs = soma.mbs - mbs0
     model.month_runoff = flows

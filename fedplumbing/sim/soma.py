@@ -543,6 +543,7 @@ def run_month(
     treasury_reinvestment: TreasuryReinvestment = "coupons",
     mbs_reinvestment: MbsReinvestment = "treasuries",
     reserve_management_bills: float = 0.0,
+    bills_for_sale: float = math.inf,
 ) -> MonthlyRunoff:
     """Apply one month of the FOMC runoff rules to ``portfolio`` (mutated, and aged one month).
 
@@ -567,6 +568,9 @@ def run_month(
             2025), ``"mbs"`` (back into agency MBS, as before 2017), or ``"none"`` (no
             reinvestment: all paydowns run off whatever the cap).
         reserve_management_bills: Reserve-management purchases of bills this month, $bn.
+        bills_for_sale: Bills the market holds, $bn: the Fed's bill purchases in the market
+            (MBS paydowns reinvested into bills, then reserve-management purchases) stop
+            there; paydowns it cannot reinvest run off, purchases it cannot make are not made.
 
     Returns:
         The month's flows.
@@ -606,6 +610,14 @@ def run_month(
     else:
         mbs_runoff = min(mbs_cap, paydown)
     mbs_reinvested = paydown - mbs_runoff
+    # bills bought in the market: the MBS reinvestment first, then the RMPs, at most what
+    # the market holds (a public short of bills cannot sell them)
+    if mbs_reinvestment == "bills" and mbs_reinvested > bills_for_sale:
+        mbs_runoff += mbs_reinvested - bills_for_sale
+        mbs_reinvested = bills_for_sale
+    left = bills_for_sale - (mbs_reinvested if mbs_reinvestment == "bills" else 0.0)
+    if reserve_management_bills > left:
+        reserve_management_bills = max(left, 0.0)
 
     portfolio.age_one_month()
     portfolio.mbs -= paydown

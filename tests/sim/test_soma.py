@@ -161,6 +161,54 @@ def test_mbs_cap_and_reinvestment_targets():
         assert p.mbs - 1000.0 == pytest.approx(dmbs)
 
 
+def test_bill_purchases_stop_at_what_the_market_holds():
+    """Reinvested paydowns first, then reserve-management purchases, up to `bills_for_sale`;
+    a paydown that cannot be reinvested runs off. Holdings still change by exactly
+    -runoff + RMPs."""
+    p = SomaPortfolio(bills=np.zeros(12), coupons=np.zeros(361), mbs=1000.0)
+    f = run_month(
+        p,
+        None,
+        20.0,
+        25.0,
+        mbs_reinvestment="bills",
+        reserve_management_bills=60.0,
+        bills_for_sale=40.0,
+    )
+    assert (f.mbs_reinvested, f.rmp_bills, f.mbs_runoff) == (5.0, 35.0, 20.0)
+    assert p.bills.sum() == pytest.approx(40.0)
+    # the market holds fewer bills than the reinvestment: the rest runs off, no RMPs
+    p = SomaPortfolio(bills=np.zeros(12), coupons=np.zeros(361), mbs=1000.0)
+    f = run_month(
+        p,
+        None,
+        20.0,
+        25.0,
+        mbs_reinvestment="bills",
+        reserve_management_bills=60.0,
+        bills_for_sale=3.0,
+    )
+    assert (f.mbs_reinvested, f.rmp_bills, f.mbs_runoff) == (3.0, 0.0, 22.0)
+    assert p.bills.sum() + p.mbs == pytest.approx(1000.0 - 22.0)
+
+
+def test_rmps_beyond_the_public_s_bills_keep_the_books(small_default):
+    """`fed.rmp` is allowed up to $10T a month; the public's bills are not. The Fed bought
+    what it did not have to buy: the public's bills went to -$4.2T (debug mode's collateral
+    check failed; without debug the run went on)."""
+    from fedplumbing.sim.config import apply_overrides
+    from fedplumbing.sim.model import FedPlumbingModel
+    from fedplumbing.sim.payments import PUBLIC
+
+    cfg = apply_overrides(small_default, {"fed.rmp": 1000.0, "end": "2018-12-31"})
+    model = FedPlumbingModel(cfg, rng=0, debug=True)  # checks every holding each day
+    lowest = float("inf")
+    while model.running:
+        model.step()
+        lowest = min(lowest, model.ledger.held("bills", PUBLIC))
+    assert -1e-9 <= lowest < 1.0  # the purchases took all there was, and no more
+
+
 def test_rolled_coupons_go_to_new_issue_mix_or_bills():
     p = ladder_with(100.0, 0.0)
     run_month(p, None, None, 0.0, treasury_reinvestment="coupons")
