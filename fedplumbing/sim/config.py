@@ -275,7 +275,12 @@ class Banks:
         1.0, 0, 20, "x", "opening reserves of smaller banks above their LCLoR, as a multiple"
     )
     shock_share: float = param(
-        0.006, 0, 0.2, "share", "end-of-day payment shock s.d. / bank assets"
+        0.006,
+        0,
+        0.05,
+        "share",
+        "end-of-day payment shock s.d. / bank assets (above 0.05, the 0.2 once allowed, a "
+        "4-s.d. shock took more than a bank's deposits)",
     )
     size_tail: float = param(1.1, 0.3, 5, "Pareto alpha", "tail index of bank sizes")
     balance_sheet_cost_bp: float = param(

@@ -236,6 +236,7 @@ class FedPlumbingModel(mesa.Model):
         self.facilities.reverse_late_payment_shock(self)
         self.overnight.unwind()
         self.driver.exogenous_flows(self)
+        securities.money_fund_bill_sales(self)
         self.driver.securities(self)
         securities.cash_management_bills(self)
         self.fed_repo_ops_today = self.fed.repo_operation_today()

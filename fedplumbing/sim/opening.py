@@ -243,6 +243,18 @@ def post_opening_balances(
     bank_equity = BANK_EQUITY_SHARE * total_assets
     deposits = total_assets - bank_equity - advances
     put("deposits", banks.rows, deposits, "liability")
+    # each bank's own depositors are the public: a custodian smaller than its clients' cash
+    # would owe the public less than nothing once its clients invest that cash
+    public_at = deposits - custodial
+    worst = int(np.argmin(public_at))
+    if public_at[worst] < -1e-6:
+        raise ConfigError(
+            f"banks.size_tail: custodian bank {worst} ({deposits[worst]:,.0f} $bn of "
+            f"deposits) is too small for its clients' cash ({custodial[worst]:,.0f} $bn of "
+            "money funds', dealers' and FHLBs' deposits); custodians are the largest banks: "
+            "a heavier tail of bank sizes (a lower banks.size_tail), fewer banks or smaller "
+            "money funds (initial.mmf_assets) gives them room"
+        )
     # public deposits = bank deposits - nonbank deposits
     nonbank_dep = sum(
         target[p.rows, ledger.asset("deposits")].sum() for p in (mmfs, dealers, fhlbs)

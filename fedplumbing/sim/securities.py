@@ -74,6 +74,38 @@ def cash_management_bills(model: FedPlumbingModel) -> None:
     )
 
 
+#: A money fund's overdraft below this ($bn) is rounding, not a shortfall (left alone).
+_MMF_OVERDRAFT_DUST = 1e-9
+
+
+def money_fund_bill_sales(model: FedPlumbingModel) -> None:
+    """Money funds overdrawn by redemptions sell bills to the public for the cash, at par.
+
+    A fund's shares are its cash and bills in the morning (its repo and ON RRP have come
+    back), and redemptions stop at its shares: what its cash does not cover, its bills do.
+    Investors redeem a fund's shares for cash the same day (tax dates, outflows); the fund
+    sells bills to meet them. Nothing happens on days no fund is overdrawn.
+    """
+    led, mmfs = model.ledger, model.mmfs
+    short = -led.held("deposits", mmfs.rows)
+    if not short.max() > _MMF_OVERDRAFT_DUST:
+        return
+    sold = np.where(
+        short > _MMF_OVERDRAFT_DUST, np.minimum(short, led.held("bills", mmfs.rows)), 0.0
+    )
+    total = float(sold.sum())
+    delta = model.payments.zeros()
+    delta[mmfs.rows] = sold
+    delta[PUBLIC] = -total
+    model.payments.pay(
+        "money-fund bill sales",
+        delta,
+        Leg(mmfs.rows, led.asset("bills"), -sold),
+        Leg(PUBLIC, led.asset("bills"), total),
+        amount=total,
+    )
+
+
 def redeem_private(model: FedPlumbingModel, kind: str, amount: float) -> None:
     """Repay maturing privately held `kind` securities from the TGA.
 

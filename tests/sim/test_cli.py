@@ -120,6 +120,8 @@ RUN_ERRORS = [
     (["--set", "rates.changes=[{date=2018-13-01, iorb=2}]"], "not a valid TOML list ("),
     (["--set", "population.banks=1e30"], "population.banks: 1e+30 is out of range"),
     (["--set", "fed.mbs_cap=true"], "fed.mbs_cap: expected a number, got true"),
+    # 0.2 was allowed: a 4-s.d. payment shock then took more than a bank's deposits
+    (["--set", "banks.shock_share=0.2"], "banks.shock_share: 0.2 is out of range (allowed: 0"),
 ]
 
 

@@ -317,3 +317,31 @@ def test_a_day_ending_overdrawn_stops_a_run_without_debug(small_default, monkeyp
     monkeypatch.setattr(model_module.FedPlumbingModel, "step", leaky_step)
     with pytest.raises(LedgerError, match=r"negative holdings.*\(public's currency held\)"):
         simulate(small_default, 0, days=10)
+
+
+def test_redemptions_beyond_a_fund_s_cash_are_met_by_selling_bills(small_default):
+    """Money funds hold bills, and investors may redeem more than a fund's cash
+    (`mmfs.flow_volatility` is allowed up to 0.2): the fund sells bills to the public for
+    the rest. It used to end the day overdrawn (debug mode failed within 250 days)."""
+    cfg = apply_overrides(small_default, {"mmfs.flow_volatility": 0.2})
+    model = FedPlumbingModel(cfg, rng=0, debug=True)  # checks every holding each day
+    sold = 0.0
+    for _ in range(120):
+        model.step()
+        sold += model.ledger.flows.get("money-fund bill sales", 0.0)
+        assert model.ledger.held("deposits", model.mmfs.rows).min() >= -1e-9
+    assert sold > 1.0
+
+
+def test_custodians_too_small_for_their_clients_are_refused(tmp_path, capsys):
+    """Custodians are the largest banks; with nearly equal bank sizes (`banks.size_tail` 5)
+    and one dealer, a custodian's deposits were smaller than its clients' cash, and its
+    deposit liability went below zero on day one. Refused at the opening, nothing written."""
+    from fedplumbing.sim import cli
+
+    out = tmp_path / "out"
+    argv = ["run", "default", "--set", "population.dealers=1", "--set", "banks.size_tail=5"]
+    assert cli.main([*argv, "--days", "2", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("fedplumbing: error: banks.size_tail: custodian bank")
+    assert "\n" not in error and not out.exists()
