@@ -369,5 +369,7 @@ def fit_opening_on_rrp(
         f"initial.on_rrp: no opening hedge-fund book in [{lower:,.0f}, {upper:,.0f}] $bn makes "
         f"day one end with {target:,.0f} $bn at the ON RRP (last try {target + error:,.0f} $bn "
         f"with {book:,.0f} $bn); change initial.on_rrp, initial.mmf_bill_share or "
-        "initial.mmf_assets, or leave initial.fit_on_rrp off"
+        "initial.mmf_assets, undo a behavioural setting that changes where money funds and "
+        "dealers put cash on day one (stigma, premiums, market imbalances), or leave "
+        "initial.fit_on_rrp off"
     )

@@ -348,4 +348,19 @@ def opening_from_history(cfg: ScenarioConfig) -> ScenarioConfig:
     overrides["initial.hedge_fund_repo"] = (
         ini.hedge_fund_repo * (1 + cfg.dealers.hedge_fund_growth) ** years
     )
-    return apply_overrides(cfg, overrides)
+    try:
+        return apply_overrides(cfg, overrides)
+    except ConfigError as exc:
+        # a grown book beyond its range names a number nobody set: say where it came from
+        grown = {
+            "initial.mmf_assets": ("flows.mmf_growth", cfg.flows.mmf_growth),
+            "initial.hedge_fund_repo": ("dealers.hedge_fund_growth", cfg.dealers.hedge_fund_growth),
+        }
+        for key, (rate, value) in grown.items():
+            if str(exc).startswith(key + ":"):
+                raise ConfigError(
+                    f"{exc}; a replay from {start.date()} opens with {key} grown at "
+                    f"{rate} = {value:g} a year for {years:.1f} years since "
+                    f"{weekly.index[0].date()}: lower {rate} or {key}, or start earlier"
+                ) from None
+        raise

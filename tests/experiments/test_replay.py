@@ -621,3 +621,17 @@ def test_the_2020_purchases_leave_the_public_its_bills():
     # without that day: bills as long as the public has them, which it then had
     bills_first = apply_overrides(cfg, {"replay.coupon_purchases_from": None})
     assert simulate(bills_first, 0, keep_model=True).model.fed.soma.bill_share() > 0.3
+
+
+def test_a_grown_opening_book_out_of_range_names_its_growth_rate(tmp_path, capsys):
+    """A later start grows the money funds' book at `flows.mmf_growth` since 2017; beyond
+    its range the message named only a number the user never set."""
+    from fedplumbing.sim.cli import main
+
+    out = tmp_path / "out"
+    argv = ["run", "replay", "--set", "start=2025-01-02", "--set", "end=2025-03-30"]
+    assert main([*argv, "--set", "flows.mmf_growth=0.5", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("fedplumbing: error: initial.mmf_assets:")
+    assert "grown at flows.mmf_growth = 0.5 a year for 8.0 years" in error
+    assert "\n" not in error and not out.exists()

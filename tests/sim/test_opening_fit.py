@@ -65,8 +65,10 @@ def test_an_unreachable_on_rrp_is_a_clear_error():
     cfg = scenario(
         **{"initial.on_rrp": 2600.0, "initial.reserves": 400.0, "initial.fit_on_rrp": True}
     )
-    with pytest.raises(ConfigError, match=r"initial\.on_rrp: no opening hedge-fund book"):
+    with pytest.raises(ConfigError, match=r"initial\.on_rrp: no opening hedge-fund book") as info:
         FedPlumbingModel(cfg, rng=0)
+    # what to change: the opening, or a behavioural setting that moves day one's choices
+    assert "initial.mmf_bill_share" in str(info.value) and "stigma" in str(info.value)
 
 
 def test_the_cli_reports_an_unreachable_on_rrp_without_writing(tmp_path, capsys):
