@@ -279,8 +279,8 @@ class Banks:
         0,
         0.05,
         "share",
-        "end-of-day payment shock s.d. / bank assets (above 0.05, the 0.2 once allowed, a "
-        "4-s.d. shock took more than a bank's deposits)",
+        "end-of-day payment shock s.d. / bank assets (above 0.05 a shock of a few s.d. could "
+        "take more than a bank's deposits)",
     )
     size_tail: float = param(1.1, 0.3, 5, "Pareto alpha", "tail index of bank sizes")
     balance_sheet_cost_bp: float = param(
