@@ -166,8 +166,9 @@ def parse_seed(text: str) -> int | np.random.SeedSequence:
     except ValueError:
         numbers = (-1, -1)
     if min(numbers) < 0:
+        shown = text if len(text) <= 60 else text[:57] + "..."
         raise ConfigError(
-            f"--seed: expected an integer >= 0 or BASE/R (two integers >= 0), got {text!r}"
+            f"--seed: expected an integer >= 0 or BASE/R (two integers >= 0), got {shown!r}"
         )
     return np.random.SeedSequence(numbers[0], spawn_key=(numbers[1],))
 

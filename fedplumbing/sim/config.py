@@ -955,7 +955,8 @@ _FACILITY_TERMS = (
             f"fed.{term}",
             "fed.srf_enabled",
             lambda cfg: not cfg.fed.srf_enabled,
-            "the SRF is off in this scenario (--set fed.srf_enabled=true turns it on)",
+            "the SRF is off in this scenario (turn it on there, or with --set "
+            "fed.srf_enabled=true on run, compare or replay)",
         )
         for term in ("srf_stigma_bp", "srf_haircut")
     ),
@@ -965,7 +966,7 @@ _FACILITY_TERMS = (
             "fed.repo_ops_trigger_bp",
             lambda cfg: cfg.fed.repo_ops_trigger_bp is None,
             "the Fed's repo operations are off in this scenario (fed.repo_ops_trigger_bp "
-            "turns them on)",
+            "turns them on, in the scenario or with --set)",
         )
         for term in ("repo_ops_size", "repo_ops_days", "repo_ops_first_size", "repo_ops_ramp_days")
     ),

@@ -245,7 +245,7 @@ def simulate(
         keep = pd.to_datetime(daily["date"]) >= pd.Timestamp(first)
         daily = daily[keep].reset_index(drop=True)
     fitted = {}
-    if model.config.initial.hedge_fund_repo != config.initial.hedge_fund_repo:
+    if config.initial.fit_on_rrp and config.mode == "policy":  # (a replay's book grows instead)
         fitted["initial.hedge_fund_repo"] = model.config.initial.hedge_fund_repo
     kept = model if keep_model else None
     return RunResult(daily, summarize(daily), config, seed, kept, fitted)

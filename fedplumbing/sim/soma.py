@@ -589,6 +589,8 @@ def run_month(
         raise ValueError(f"unknown mbs_reinvestment {mbs_reinvestment!r}")
     if mbs_paydown < 0 or reserve_management_bills < 0:
         raise ValueError("mbs_paydown and reserve_management_bills must be >= 0")
+    if not bills_for_sale >= 0:  # NaN too: checked before the portfolio changes
+        raise ValueError(f"bills_for_sale must be >= 0, got {bills_for_sale}")
 
     bills_matured, coupons_matured = portfolio.maturing_this_month()
 

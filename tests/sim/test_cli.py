@@ -104,6 +104,7 @@ RUN_ERRORS = [
     (["--seed", "1.5"], "--seed"),
     (["--seed", "3/x"], "--seed: expected an integer >= 0 or BASE/R (two integers >= 0)"),
     (["--seed", "3/-1"], "got '3/-1'"),
+    (["--seed", "9" * 5000 + "/1"], "got '" + "9" * 57 + "...'"),  # not 5,000 digits back
     (["no-such-scenario"], "no-such-scenario"),
     # the calendar's holiday rules used to fail with a ValueError traceback (year 10000)
     (["--set", "end=9999-12-31"], "end: 9999-12-31 is out of range (allowed: 1900-01-01"),

@@ -36,10 +36,10 @@ def test_a_facility_s_terms_while_it_is_off_are_named():
     default = load_scenario("default")
     assert not default.fed.srf_enabled and default.fed.repo_ops_trigger_bp is None
     assert override_notes(default, ["fed.srf_stigma_bp", "fed.repo_ops_size"]) == [
-        "fed.srf_stigma_bp has no effect: the SRF is off in this scenario "
-        "(--set fed.srf_enabled=true turns it on)",
+        "fed.srf_stigma_bp has no effect: the SRF is off in this scenario (turn it on there, "
+        "or with --set fed.srf_enabled=true on run, compare or replay)",
         "fed.repo_ops_size has no effect: the Fed's repo operations are off in this scenario "
-        "(fed.repo_ops_trigger_bp turns them on)",
+        "(fed.repo_ops_trigger_bp turns them on, in the scenario or with --set)",
     ]
     # turned on by the same command, or on in the scenario: no note
     assert override_notes(default, ["fed.srf_stigma_bp", "fed.srf_enabled"]) == []

@@ -103,3 +103,12 @@ def test_summary_json_and_the_table_show_the_fitted_book(tmp_path, capsys):
     assert given == load_scenario("rmp2026").initial.hedge_fund_repo
     assert abs(book - given) > 100.0
     assert f"{book:,.1f}" in capsys.readouterr().out
+
+
+def test_a_replay_s_grown_book_is_not_called_fitted():
+    """A replay that starts late grows its opening book from the data's first week; that is
+    not a fit (`initial.fit_on_rrp` is a policy-mode setting)."""
+    import datetime as dt
+
+    cfg = apply_overrides(load_scenario("replay"), {"start": dt.date(2019, 1, 2)})
+    assert simulate(cfg, 0, days=1).fitted == {}

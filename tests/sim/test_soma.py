@@ -190,6 +190,12 @@ def test_bill_purchases_stop_at_what_the_market_holds():
     )
     assert (f.mbs_reinvested, f.rmp_bills, f.mbs_runoff) == (3.0, 0.0, 22.0)
     assert p.bills.sum() + p.mbs == pytest.approx(1000.0 - 22.0)
+    # a negative or NaN cap is refused before the portfolio changes
+    p = SomaPortfolio(bills=np.zeros(12), coupons=np.zeros(361), mbs=1000.0)
+    for bad in (-1.0, math.nan):
+        with pytest.raises(ValueError, match="bills_for_sale"):
+            run_month(p, None, 20.0, 25.0, mbs_reinvestment="bills", bills_for_sale=bad)
+    assert p.mbs == 1000.0
 
 
 def test_rmps_beyond_the_public_s_bills_keep_the_books(small_default):
