@@ -222,7 +222,9 @@ class Facilities:
         self.today["srf_dealers"] = srf_total
         self.today["fire_sale"] = float(rest_total)
         if rest_total > 0:
-            _lend_overnight(model, "fire-sale funding", "repo", PUBLIC_ROW, rows, rest, fire_rate)
+            _lend_overnight(
+                model, "fire-sale funding", "repo", PUBLIC_ROW, rows, rest, rest_total, fire_rate
+            )
 
     def cover_banks(self, model: FedPlumbingModel) -> None:
         """Banks below their LCLoR use the SRF when cheapest; overdrafts go to the window."""
@@ -271,14 +273,16 @@ class Facilities:
         if total > 0:
             rate = model.rates_today.discount
             _lend_overnight(
-                model, "discount window", "discount_window", FED_ROW, rows, amount, rate
+                model, "discount window", "discount_window", FED_ROW, rows, amount, total, rate
             )
 
     def _borrow_srf(self, model: FedPlumbingModel, rows: np.ndarray, amount: np.ndarray) -> None:
         total = amount.sum()
         if total <= 0:
             return
-        _lend_overnight(model, "SRF", "fed_repo", FED_ROW, rows, amount, model.rates_today.srf)
+        _lend_overnight(
+            model, "SRF", "fed_repo", FED_ROW, rows, amount, total, model.rates_today.srf
+        )
         pledge_for(
             model,
             rows,
@@ -296,14 +300,18 @@ def _lend_overnight(
     lender: np.ndarray,
     rows: np.ndarray,
     amount: np.ndarray,
+    total: float,
     rate: float,
 ) -> None:
-    """One lender (ledger row `lender`) lends `amount` to `rows` overnight at `rate`."""
+    """One lender (ledger row `lender`) lends `amount` to `rows` overnight at `rate`.
+
+    `total` is `amount.sum()`, which every caller has already computed.
+    """
     model.overnight.book_at_rate(
         label,
         instrument,
         lender,
-        np.array([amount.sum()]),
+        np.array([total]),
         rows,
         amount,
         rate,

@@ -88,6 +88,11 @@ class CashRouter(Protocol):
         """Add `cash_legs(delta)` to `balances`, bit for bit; return sum(max(delta, 0))."""
 
 
+#: Largest error of an identity `Ledger.check` lets pass ($bn): rounding leaves errors and
+#: overdrafts of about 1e-13, a defect leaves more.
+TOLERANCE = 1e-6
+
+
 class LedgerError(RuntimeError):
     """A posting or an identity does not balance."""
 
@@ -349,15 +354,14 @@ class Ledger:
             float(np.max(np.abs(self.pledged.sum(0) - self.held_as_collateral.sum(0)))),
             float(max(0.0, np.max(over))),
         )
-        holdings = b[:, : 2 * self.n_instruments]
         return {
             "balance sheets": sheet,
             "instruments": float(np.max(np.abs(inst))),
             "collateral": coll,
-            "negative holdings": float(max(0.0, -np.min(holdings))),
+            "negative holdings": float(max(0.0, -np.min(self._holdings))),
         }
 
-    def check(self, tol: float = 1e-6, *, holdings: bool = True) -> None:
+    def check(self, tol: float = TOLERANCE, *, holdings: bool = True) -> None:
         """Raise LedgerError naming the identity that broke, if any exceeds `tol`.
 
         Args:
@@ -370,16 +374,17 @@ class Ledger:
                 where = f" ({self._lowest_holding()})" if name == "negative holdings" else ""
                 raise LedgerError(f"identity '{name}' broken by {err:.3g} $bn{where}")
 
-    def lowest_holding(self) -> float:
-        """The most negative asset or liability of any holder (0 or more when none is).
+    def check_holdings(self) -> None:
+        """`check`, run only when some account is below zero by more than `TOLERANCE`.
 
-        A few microseconds: runs load it every day (`FedPlumbingModel.step`), where the
+        A few microseconds: runs call it every day (`FedPlumbingModel.step`), where the
         whole `check` would cost about a third of the day.
         """
-        return float(self._holdings.min())
+        if self._holdings.min() < -TOLERANCE:
+            self.check()
 
     def _lowest_holding(self) -> str:
-        """Which holder's account `lowest_holding` is, e.g. "banks[131]'s deposits owed"."""
+        """Which holder's account is the most negative, e.g. "banks[131]'s deposits owed"."""
         row, column = np.unravel_index(int(np.argmin(self._holdings)), self._holdings.shape)
         instrument, side = INSTRUMENTS[column // 2], ("held", "owed")[column % 2]
         return f"{self.holder_names[row]}'s {instrument} {side}"

@@ -165,29 +165,25 @@ def test_bill_purchases_stop_at_what_the_market_holds():
     """Reinvested paydowns first, then reserve-management purchases, up to `bills_for_sale`;
     a paydown that cannot be reinvested runs off. Holdings still change by exactly
     -runoff + RMPs."""
-    p = SomaPortfolio(bills=np.zeros(12), coupons=np.zeros(361), mbs=1000.0)
-    f = run_month(
-        p,
-        None,
-        20.0,
-        25.0,
-        mbs_reinvestment="bills",
-        reserve_management_bills=60.0,
-        bills_for_sale=40.0,
-    )
+
+    def month(bills_for_sale: float) -> tuple[SomaPortfolio, object]:
+        p = SomaPortfolio(bills=np.zeros(12), coupons=np.zeros(361), mbs=1000.0)
+        f = run_month(
+            p,
+            None,
+            20.0,
+            25.0,
+            mbs_reinvestment="bills",
+            reserve_management_bills=60.0,
+            bills_for_sale=bills_for_sale,
+        )
+        return p, f
+
+    p, f = month(40.0)
     assert (f.mbs_reinvested, f.rmp_bills, f.mbs_runoff) == (5.0, 35.0, 20.0)
     assert p.bills.sum() == pytest.approx(40.0)
     # the market holds fewer bills than the reinvestment: the rest runs off, no RMPs
-    p = SomaPortfolio(bills=np.zeros(12), coupons=np.zeros(361), mbs=1000.0)
-    f = run_month(
-        p,
-        None,
-        20.0,
-        25.0,
-        mbs_reinvestment="bills",
-        reserve_management_bills=60.0,
-        bills_for_sale=3.0,
-    )
+    p, f = month(3.0)
     assert (f.mbs_reinvested, f.rmp_bills, f.mbs_runoff) == (3.0, 0.0, 22.0)
     assert p.bills.sum() + p.mbs == pytest.approx(1000.0 - 22.0)
     # a negative or NaN cap is refused before the portfolio changes
