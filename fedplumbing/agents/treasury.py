@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import mesa
-import numpy as np
 
 from fedplumbing.sim.calendar import Calendar
 from fedplumbing.sim.config import ScenarioConfig
@@ -37,13 +36,11 @@ class Treasury(mesa.Agent):
         super().__init__(model)
         self.config = config
         t = config.treasury
-        lumps = (
-            np.sum(calendar.is_corporate_tax_date) * t.corporate_tax
-            + np.sum(calendar.is_individual_tax_date) * t.individual_tax
-        )
-        years = max(len(calendar) / 252.0, 1e-9)
-        #: Daily outlays ($bn): the deficit plus, spread evenly, the lump tax receipts.
-        self.daily_outlays = (t.deficit_per_year + lumps / years) / 252.0
+        rules = calendar.rules
+        lumps_per_year = len(rules.corporate_tax_months) * t.corporate_tax + t.individual_tax
+        #: Daily outlays ($bn): the deficit plus a year's lump tax receipts, spread evenly
+        #: over a year's 252 business days (the same whatever the run's span).
+        self.daily_outlays = (t.deficit_per_year + lumps_per_year) / 252.0
         self._last_bill_day = 0
         self._last_coupon_day = 0
         self._tga_steps = sorted(t.tga_schedule, key=lambda s: s.date)

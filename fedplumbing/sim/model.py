@@ -22,7 +22,7 @@ from fedplumbing.agents.mmf import MoneyMarketFund
 from fedplumbing.agents.treasury import Treasury
 from fedplumbing.sim import interest, markets, securities
 from fedplumbing.sim.calendar import Calendar, CalendarRules
-from fedplumbing.sim.config import ScenarioConfig
+from fedplumbing.sim.config import ConfigError, ScenarioConfig
 from fedplumbing.sim.drivers import make_driver
 from fedplumbing.sim.facilities import Facilities, change_hedge_fund_lending
 from fedplumbing.sim.fed_funds_market import FedFundsMarket
@@ -34,10 +34,19 @@ from fedplumbing.sim.opening import (
     post_opening_balances,
 )
 from fedplumbing.sim.overnight import OvernightBook
-from fedplumbing.sim.payments import FED, Payments
+from fedplumbing.sim.payments import FED, PUBLIC, Payments
 from fedplumbing.sim.replay import opening_from_history
 from fedplumbing.sim.repo_market import RepoMarket
 from fedplumbing.sim.window_dressing import WindowDressing
+
+#: The model stops when the public's bank deposits fall below this share of their opening
+#: level: its payments are spread over banks by their deposits from it, which then leaves
+#: banks owing it less than nothing.
+PUBLIC_DEPOSITS_FLOOR = 0.05
+
+
+class InfeasibleScenarioError(ConfigError):
+    """A scenario asks what its economy cannot do, found while running (exit code 2)."""
 
 
 class FedPlumbingModel(mesa.Model):
@@ -122,6 +131,8 @@ class FedPlumbingModel(mesa.Model):
             change_hedge_fund_lending(self, cut, "opening window dressing")
         self.dealers.state["normal_bills"] = led.held("bills", self.dealers.rows).copy()
         self.dealers.state["normal_coupons"] = led.held("coupons", self.dealers.rows).copy()
+        self._deposits_col = led.asset("deposits")
+        self._public_deposits_at_open = float(led.balances[PUBLIC, self._deposits_col])
 
         self._penalty: tuple[tuple[float, float], np.ndarray] | None = None
         self.overnight = OvernightBook(self.ledger, self.payments)
@@ -220,6 +231,28 @@ class FedPlumbingModel(mesa.Model):
             return min(fire, r.srf + f.srf_stigma_bp / 100.0)
         return fire
 
+    def _check_public_deposits(self) -> None:
+        """Stop, naming the flows, when the public has nearly run out of bank deposits.
+
+        Raises:
+            InfeasibleScenarioError: the public's deposits are below `PUBLIC_DEPOSITS_FLOOR` of
+                their opening level.
+        """
+        left = float(self.ledger.balances[PUBLIC, self._deposits_col])
+        start = self._public_deposits_at_open
+        if left >= PUBLIC_DEPOSITS_FLOOR * start:
+            return
+        c = self.config
+        raise InfeasibleScenarioError(
+            f"the public ran out of bank deposits on {self.date}: ${left:,.0f}B left of the "
+            f"${start:,.0f}B it started with (the run stops below "
+            f"{PUBLIC_DEPOSITS_FLOOR:.0%}). What it pays for (money-fund shares, "
+            f"flows.mmf_growth {c.flows.mmf_growth:g}; currency, flows.currency_growth "
+            f"{c.flows.currency_growth:g}; taxes and Treasury securities) takes more than "
+            f"its {c.population.banks} banks hold (initial.bank_assets "
+            f"{c.initial.bank_assets:g}): lower those flows or enlarge the banking system"
+        )
+
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
         """Advance one business day."""
@@ -251,6 +284,7 @@ class FedPlumbingModel(mesa.Model):
         self.fed.overnight_interest_due = self.overnight.interest_due(FED)
         self.recorder.record(repo, fed_funds, net_income)
         self.fed.react(self.recorder.last_repo_spread_bp)
+        self._check_public_deposits()
         if self.debug:
             led.check()
         else:

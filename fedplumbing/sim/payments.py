@@ -85,6 +85,11 @@ class Payments:
             + [np.asarray(pop.custodian, dtype=np.int64) for pop in nonbanks]
         )
         self._custodian_counts = np.array(self._n_custodians, dtype=np.int64)
+        # the clients' rows, in the order of `_custodians`
+        self._client_rows = np.concatenate(
+            [np.zeros(0, dtype=np.int64)]
+            + [np.arange(pop.rows.start, pop.rows.stop, dtype=np.int64) for pop in nonbanks]
+        )
         #: Where the banks' clients sit, for `bank.positions_kernel`: each population's first
         #: row and size, every client's custodian, and the number of custodian banks.
         self.client_layout = (
@@ -114,11 +119,13 @@ class Payments:
         return np.zeros(self.ledger.n_holders)
 
     def public_deposit_weights(self, balances: np.ndarray | None = None) -> np.ndarray:
-        """Where the public's deposits sit: each bank's share of deposit liabilities.
+        """Where the public's deposits sit: each bank's share of the public's deposits.
 
-        Computed once a day (see `start_day`), at the first payment of the public: the
-        public's payments during a day are spread over banks in proportion to their deposits
-        then.
+        A bank's deposits from the public are its deposit liabilities less its clients'
+        cash (money funds, dealers and FHLBs bank with custodians, and pay through their own
+        rows). Computed once a day (see `start_day`), at the first payment of the public:
+        the public's payments during a day are spread over banks in proportion to their
+        deposits from the public then.
 
         Args:
             balances: the matrix to read the deposits from (default: the ledger's; a
@@ -126,7 +133,12 @@ class Payments:
         """
         if self._weights is None:
             balances = self.ledger.balances if balances is None else balances
-            dep = np.maximum(balances[self.banks.rows, self._dep_l], 0.0)
+            clients = np.bincount(
+                self._custodians,
+                weights=balances[self._client_rows, self._dep_a],
+                minlength=self.banks.size,
+            )
+            dep = np.maximum(balances[self.banks.rows, self._dep_l] - clients, 0.0)
             total = dep.sum()
             self._weights = (
                 dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
