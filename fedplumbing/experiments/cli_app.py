@@ -64,10 +64,12 @@ def missing_app_packages() -> list[str]:
 def run_app(args: argparse.Namespace) -> int:
     """Run the server until interrupted (Ctrl-C)."""
     from fedplumbing.sim.cli import CommandError
-    from fedplumbing.sim.commands import parse_int
 
-    port = parse_int("--port", str(args.port), 1)
-    if port > 65535:
+    try:
+        port = int(str(args.port).strip())
+    except ValueError:
+        raise CommandError(f"--port: expected an integer 1 to 65535, got {args.port!r}") from None
+    if not 1 <= port <= 65535:
         raise CommandError(f"--port: {port} is out of range (allowed: integers 1 to 65535)")
     missing = missing_app_packages()
     if missing:
@@ -77,25 +79,47 @@ def run_app(args: argparse.Namespace) -> int:
         )
     from fedplumbing.experiments.app.server import serve
 
-    if not _port_is_free(args.host, port):
+    problem = _listen_problem(args.host, port)
+    if problem == "host":
+        raise CommandError(
+            f"--host: cannot listen on {args.host!r} (not an address or name of this "
+            "machine); use 127.0.0.1 (this machine only) or 0.0.0.0 (the local network)"
+        )
+    if problem == "port":
         raise CommandError(
             f"--port: {port} is already in use on {args.host} (another server?); "
             "choose another with --port"
         )
-    print(f"fedplumbing app: http://{args.host}:{port}/  (Ctrl-C to stop)", flush=True)
+    print(f"fedplumbing app: http://{_browser_host(args.host)}:{port}/  (Ctrl-C to stop)")
+    if args.host in ("0.0.0.0", "::"):
+        print(
+            "  listening on every interface: others on the network open "
+            f"http://<this machine's IP address>:{port}/",
+            flush=True,
+        )
     serve(PAGE, host=args.host, port=port, open_browser=args.open)
     return 0
 
 
-def _port_is_free(host: str, port: int) -> bool:
-    """Whether a server could listen on `host`:`port` right now."""
+def _browser_host(host: str) -> str:
+    """The host to open in a browser on this machine for a server bound to `host`."""
+    return {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+
+
+def _listen_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on `host`:`port` right now: "host", "port" or None."""
+    import errno
     import socket
 
-    with socket.socket() as probe:
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (OSError, UnicodeError):  # socket.gaierror: not an address or a known name
+        return "host"
+    with socket.socket(family, kind, proto) as probe:
         # as the server will (uvicorn): a port left in TIME_WAIT is free, a listening one is not
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+            probe.bind(address)
+        except OSError as exc:
+            return "port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "host"
+    return None

@@ -396,7 +396,7 @@ def validate(daily: pd.DataFrame) -> Validation:
         v.checks.append(
             Check(
                 "median SOFR - IOER by month (2018-04..2019-12, outside period ends) within 15 bp",
-                f"max |error| {worst:.1f} bp over {len(calm)} months",
+                f"largest error {worst:.1f} bp over {len(calm)} months",
                 "see table",
                 worst <= CALM_TOLERANCE_BP,
             )
@@ -428,7 +428,7 @@ def validate(daily: pd.DataFrame) -> Validation:
         v.checks.append(
             Check(
                 "EFFR - IOER by month (2017-2019) within 5 bp",
-                f"max |error| {worst:.1f} bp; {v.numbers['effr_months_within']:.0%} of "
+                f"largest error {worst:.1f} bp; {v.numbers['effr_months_within']:.0%} of "
                 f"{len(effr)} months within",
                 "see table",
                 worst <= EFFR_TOLERANCE_BP,
@@ -457,14 +457,14 @@ def validate(daily: pd.DataFrame) -> Validation:
         v.checks += [
             Check(
                 "weekly reserves within 5% of WRESBAL (2017-2019)",
-                f"max |error| {r_worst:.1%}; {v.numbers['reserves_weeks_within']:.0%} of "
+                f"largest error {r_worst:.1%}; {v.numbers['reserves_weeks_within']:.0%} of "
                 f"{len(r_err)} weeks within",
                 "WRESBAL",
                 r_worst <= RESERVES_TOLERANCE,
             ),
             Check(
                 "weekly ON RRP within $50B (2017-2019)",
-                f"max |error| ${o_worst:.0f}B; {v.numbers['on_rrp_weeks_within']:.0%} of weeks "
+                f"largest error ${o_worst:.0f}B; {v.numbers['on_rrp_weeks_within']:.0%} of weeks "
                 "within",
                 "RRPONTSYD",
                 o_worst <= ON_RRP_TOLERANCE,

@@ -330,7 +330,12 @@ def test_app_without_its_extras_says_how_to_install_them(monkeypatch, capsys) ->
 
 @pytest.mark.parametrize(
     ("port", "message"),
-    [("-1", "allowed: integers >= 1"), ("70000", "1 to 65535"), ("abc", "expected an integer")],
+    [
+        ("-1", "allowed: integers 1 to 65535"),
+        ("0", "allowed: integers 1 to 65535"),
+        ("70000", "allowed: integers 1 to 65535"),
+        ("abc", "expected an integer 1 to 65535"),
+    ],
 )
 def test_app_refuses_a_bad_port(port, message, capsys) -> None:
     from fedplumbing.sim import cli
@@ -353,6 +358,18 @@ def test_app_refuses_a_port_in_use(capsys) -> None:
         assert cli.main(["app", "--port", str(port)]) == 2
     err = capsys.readouterr()
     assert "already in use" in err.err and err.out == ""
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1"])  # TEST-NET-1: an address, not ours
+def test_app_names_a_bad_host(host, capsys) -> None:
+    """A host that is no address of this machine was reported as a port in use."""
+    from fedplumbing.sim import cli
+
+    assert cli.main(["app", "--host", host, "--port", "18768"]) == 2
+    err = capsys.readouterr()
+    lines = err.err.strip().splitlines()
+    assert len(lines) == 1 and "--host:" in lines[0] and host in lines[0]
+    assert err.out == ""
 
 
 def test_page_module_builds_without_a_server() -> None:

@@ -270,6 +270,17 @@ def test_write_replay_outputs(tmp_path):
     assert "17 Sep 2019 SOFR - IOER" in text
     assert "## Weekly checks by year" in text and "| year | weeks |" in text
     assert paths["validation"].name == "validation.md"
+    # every Markdown table row has its header's number of cells (a '|' inside a cell, as
+    # in "max |error|", split it and pushed the result column out)
+    header_cells = None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            header_cells = None
+            continue
+        cells = line.count("|") - line.count("\\|")
+        if header_cells is None:
+            header_cells = cells
+        assert cells == header_cells, line
 
 
 def test_cli_replay(tmp_path):
