@@ -24,6 +24,8 @@ from matplotlib.figure import Figure
 from scipy.stats import binned_statistic_2d
 
 from fedplumbing.experiments.results import load_results, read_manifest
+from fedplumbing.sim.config import setting_unit
+from fedplumbing.sim.run import metric_unit
 
 __all__ = ["DEFAULT_METRIC", "metric_table", "plot_heatmap", "plot_seed_bands", "report"]
 
@@ -217,8 +219,8 @@ def plot_heatmap(
             bins=n_bins,
         )
         mesh = ax.pcolormesh(xe, ye, stat.T, cmap="viridis")
-        ax.set_xlabel(x)
-        ax.set_ylabel(y)
+        ax.set_xlabel(_with_unit(x, setting_unit(x)))
+        ax.set_ylabel(_with_unit(y, setting_unit(y)))
     else:
         grid = frame.pivot_table(index=y, columns=x, values=metric, aggfunc="mean", sort=True)
         if x_values is not None and y_values is not None:
@@ -230,8 +232,8 @@ def plot_heatmap(
             rotation=45,
         )
         ax.set_yticks(range(grid.shape[0]), [f"{v:g}" if _num(v) else str(v) for v in grid.index])
-        ax.set_xlabel(x)
-        ax.set_ylabel(y)
+        ax.set_xlabel(_with_unit(x, setting_unit(x)))
+        ax.set_ylabel(_with_unit(y, setting_unit(y)))
         if grid.size <= MAX_ANNOTATED_CELLS:
             values = grid.to_numpy(float)
             for (i, j), v in np.ndenumerate(values):
@@ -243,13 +245,26 @@ def plot_heatmap(
                     ha="center",
                     va="center",
                     fontsize=7,
-                    color="w" if np.isfinite(v) else "k",
+                    color=_text_colour(mesh, v),
                 )
-    fig.colorbar(mesh, ax=ax, label=metric)
+    fig.colorbar(mesh, ax=ax, label=_with_unit(metric, metric_unit(metric)))
     over = "seeds" + (f" and {', '.join(others)}" if others else "")
     ax.set_title(f"{metric}: mean over {over}", fontsize=10)
     fig.savefig(path, dpi=120)
     return path
+
+
+def _with_unit(name: str, unit: str) -> str:
+    """An axis label: the name and, when it has one, its unit."""
+    return f"{name} ({unit})" if unit else name
+
+
+def _text_colour(mesh: object, value: float) -> str:
+    """Black on light cells, white on dark ones (and black where no run finished)."""
+    if not np.isfinite(value):
+        return "k"
+    r, g, b, _ = mesh.cmap(mesh.norm(value))  # type: ignore[attr-defined]
+    return "k" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "w"
 
 
 def _num(v: object) -> bool:
@@ -286,8 +301,8 @@ def plot_seed_bands(frame: pd.DataFrame, param: str, metrics: list[str], path: s
         ax.plot(x_plot, stats["mean"], marker="o", ms=3, label="mean over seeds")
         pos = dict(zip(order, x_plot, strict=True))
         ax.scatter(frame["point"].map(pos), frame[m], s=6, color="k", alpha=0.4, label="seeds")
-        ax.set_title(m, fontsize=9)
-        ax.set_xlabel(param)
+        ax.set_title(_with_unit(m, metric_unit(m)), fontsize=9)
+        ax.set_xlabel(_with_unit(param, setting_unit(param)))
         if not numeric:
             ax.set_xticks(x_plot, [str(v) for v in xs.loc[order]])
     for ax in list(axes.flat)[n:]:

@@ -146,7 +146,20 @@ def read_manifest(out_dir: str | Path) -> dict[str, object] | None:
         raise ValueError(f"{path}: not a sweep manifest (invalid JSON: {exc})") from None
     if not isinstance(manifest, dict):
         raise ValueError(f"{path}: not a sweep manifest (expected a JSON object)")
+    spec = manifest.get("spec")
+    missing = [k for k in _MANIFEST_KEYS if k not in manifest]
+    if isinstance(spec, dict):
+        missing += [f"spec.{k}" for k in _MANIFEST_SPEC_KEYS if k not in spec]
+    elif "spec" not in missing:
+        missing.append("spec (a JSON object)")
+    if missing:
+        raise ValueError(f"{path}: not a sweep manifest (missing {', '.join(missing)})")
     return manifest
+
+
+#: What every manifest that `run_sweep` writes holds, and what `report` and resuming read.
+_MANIFEST_KEYS = ("format", "spec", "spec_hash", "config_hash", "n_runs")
+_MANIFEST_SPEC_KEYS = ("sampler", "metrics", "parameters", "seeds")
 
 
 def finished_run_ids(out_dir: str | Path) -> set[int]:

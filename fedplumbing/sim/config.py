@@ -872,6 +872,21 @@ def _merge(base: dict, top: dict) -> dict:
     return out
 
 
+def setting_unit(key: str) -> str:
+    """The unit of a dotted setting (e.g. "$bn" for ``initial.reserves``; "" if none)."""
+    node: Any = ScenarioConfig
+    meta: Any = {}
+    for part in key.split("."):
+        fields = (
+            {f.name: f for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
+        )
+        if part not in fields:
+            return ""
+        meta = fields[part].metadata
+        node = typing.get_type_hints(node).get(part)
+    return str(meta.get("unit", "") or "")
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse `KEY=VALUE` from the command line (VALUE is read as a TOML value)."""
     if "=" not in text:

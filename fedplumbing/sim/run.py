@@ -53,6 +53,23 @@ SUMMARY_METRICS: tuple[str, ...] = (
 )
 
 
+def metric_unit(name: str) -> str:
+    """The unit of a summary metric (`SUMMARY_METRICS`), for axis labels and tables."""
+    if name.endswith("_bp"):
+        return "bp"
+    if name == "days" or name.startswith("days_"):
+        return "business days"
+    if name.endswith(("_share", "_to_assets")):
+        return "share"
+    if name.endswith("_wam_years"):
+        return "years"
+    if name.endswith("_wam_months"):
+        return "months"
+    if name.endswith("_per_year"):
+        return "$bn/year"
+    return "$bn"
+
+
 @dataclass
 class RunResult:
     """The outcome of one run.

@@ -1,6 +1,6 @@
 import pytest
 
-from fedplumbing.experiments.report import metric_table, report
+from fedplumbing.experiments.report import _text_colour, metric_table, report
 from fedplumbing.experiments.results import load_results
 from fedplumbing.experiments.sweep import run_sweep
 
@@ -68,6 +68,36 @@ def test_sampled_sweep_heatmap_is_binned(tmp_path):
 def test_report_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no sweep manifest"):
         report(tmp_path)
+    # valid JSON but not what a sweep writes: named, not a KeyError traceback
+    (tmp_path / "manifest.json").write_text('{"format": "x"}')
+    with pytest.raises(ValueError, match=r"not a sweep manifest \(missing spec, spec_hash"):
+        report(tmp_path)
+    (tmp_path / "manifest.json").write_text(
+        '{"format": 1, "spec": {"sampler": "grid"}, "spec_hash": "", "config_hash": "",'
+        ' "n_runs": 1}'
+    )
+    with pytest.raises(ValueError, match=r"missing spec\.metrics, spec\.parameters"):
+        report(tmp_path)
+    (tmp_path / "manifest.json").unlink()
     run(tmp_path / "out", GRID)
     with pytest.raises(ValueError, match="not in this sweep"):
         report(tmp_path / "out", metric="srf_total")
+
+
+def test_heatmap_labels_are_readable_and_carry_units():
+    """Cell numbers were always white, unreadable on viridis' yellow; axes had no units."""
+    import matplotlib
+
+    from fedplumbing.sim.config import setting_unit
+    from fedplumbing.sim.run import metric_unit
+
+    mesh = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 800), "viridis")
+    assert _text_colour(mesh, 800.0) == "k"  # yellow
+    assert _text_colour(mesh, 0.0) == "w"  # dark purple
+    assert _text_colour(mesh, float("nan")) == "k"
+    assert setting_unit("initial.reserves") == "$bn"
+    assert setting_unit("fed.treasury_cap") == "$bn/month"
+    assert setting_unit("no.such") == ""
+    assert metric_unit("p99_repo_spread_bp") == "bp"
+    assert metric_unit("min_reserves") == "$bn"
+    assert metric_unit("min_reserves_to_assets") == "share"
