@@ -327,7 +327,9 @@ def evaluate(
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(min(workers, len(jobs))) as ex:
+        from fedplumbing.experiments.sweep import ignore_ctrl_c
+
+        with ProcessPoolExecutor(min(workers, len(jobs)), initializer=ignore_ctrl_c) as ex:
             sims = list(ex.map(_run_moments, jobs))
     else:
         sims = [_run_moments(job) for job in jobs]

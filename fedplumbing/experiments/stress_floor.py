@@ -41,7 +41,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import BrokenExecutor, Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -407,7 +407,17 @@ def run_stress_floor(
                 pool.submit(evaluate or evaluate_candidate, {**template, "seed": s, "qt_months": x})
                 for s, x in candidates
             ]
-            done = [f.result() for f in as_completed(futures)]
+            try:
+                done = [f.result() for f in as_completed(futures)]
+            except BrokenExecutor as exc:
+                from fedplumbing.sim.cli import CommandError
+
+                raise CommandError(
+                    f"stress-floor: a worker process died during the {stage} stage (killed, "
+                    f"or out of memory: {exc}); {len(rows)} earlier runs are lost, as a stress "
+                    "floor cannot resume: rerun the same command, with fewer --workers if "
+                    "memory is short"
+                ) from None
             for row in done:
                 row["stage"] = stage
                 row["passed"] = row["error"] is None and row["spread_q"] <= settings.threshold_bp

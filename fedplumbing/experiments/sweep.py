@@ -227,6 +227,22 @@ def _worker_identity() -> tuple[str, dict[str, str | None]]:
     return f"{socket.gethostname()}:{os.getpid()}", results.package_versions()
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Whether `exc` wraps a Ctrl-C.
+
+    A KeyboardInterrupt raised while a Numba kernel runs reaches the caller as a
+    SystemError ("returned a result with an exception set") whose context is the interrupt.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def execute_run(run_fn: RunFn, task: RunTask) -> RunOutcome:
     """Run one task in a worker; an exception in ``run_fn`` becomes a failed outcome.
 
@@ -247,6 +263,8 @@ def execute_run(run_fn: RunFn, task: RunTask) -> RunOutcome:
             raise KeyError(f"run summary lacks metric(s): {', '.join(missing)}")
         metrics: dict[str, float | None] = {m: float(summary[m]) for m in task.metrics}
     except Exception as exc:
+        if _interrupted(exc):
+            raise KeyboardInterrupt from exc  # Ctrl-C inside a compiled kernel: not a result
         return RunOutcome(
             task.run_id,
             dict.fromkeys(task.metrics),
@@ -424,6 +442,15 @@ def _quiet_dask_shutdown() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
+def ignore_ctrl_c() -> None:
+    """Make this (worker) process ignore Ctrl-C: the driver handles it and stops the pool.
+
+    Without it, Ctrl-C in a terminal reaches every process of the group, and each idle
+    pool worker printed its own KeyboardInterrupt traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
     """Ignore SIGINT inside the block (processes started there inherit it ignored)."""
@@ -494,7 +521,9 @@ def open_executor(
     if workers == 1:
         yield SerialExecutor(), 1
         return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=ignore_ctrl_c
+    )
     try:
         yield pool, workers
     except BaseException:

@@ -192,3 +192,22 @@ def test_every_run_failing_is_reported_not_a_crash(tmp_path, monkeypatch):
     paths = write_outputs(result, tmp_path / "sf")
     assert paths["figure"].stat().st_size > 0
     assert "engine broke" in paths["evaluations"].read_text()
+
+
+def _die_on_seed_1(request):
+    """Seed 1's worker process dies (as one killed, or out of memory, would)."""
+    import os
+
+    if request["seed"] == 1:
+        os._exit(9)
+    return fake_evaluate({**request, "fake_floor": 1500.0})
+
+
+@pytest.mark.timeout(120)
+def test_a_dead_worker_is_one_line_not_a_traceback():
+    """A worker killed mid-run raised BrokenProcessPool through the command's traceback."""
+    from fedplumbing.sim.cli import CommandError
+
+    settings = StressSettings(seeds=2, ladder=2, steps=0)
+    with pytest.raises(CommandError, match="a worker process died during the ladder stage"):
+        run_stress_floor(settings, workers=2, evaluate=_die_on_seed_1)

@@ -301,3 +301,24 @@ def test_a_malformed_scheduler_address_is_refused_before_output(write_spec, tmp_
     with pytest.raises(SpecError, match="is not a scheduler address"):
         run_sweep(write_spec(SPEC), out, scheduler=address, progress=False)
     assert not out.exists()
+
+
+def _interrupted_in_a_kernel(request, seed):
+    """What Ctrl-C inside a Numba kernel looks like to its caller."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        raise SystemError("CPUDispatcher(...) returned a result with an exception set")  # noqa: B904
+
+
+def test_ctrl_c_inside_a_kernel_is_not_stored_as_a_failed_run():
+    """The SystemError Numba wraps around a KeyboardInterrupt was saved as a failed run,
+    which a rerun then skipped as finished; the sweep went on to the next run."""
+    from fedplumbing.experiments.sweep import RunTask, execute_run
+
+    task = RunTask(0, 0, 0, {}, "default", 5, 1, ("max_repo_spread_bp",), False)
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(_interrupted_in_a_kernel, task)
+    # any other error is still a failed outcome
+    outcome = execute_run(lambda request, seed: 1 / 0, task)
+    assert outcome.status == "failed" and "ZeroDivisionError" in outcome.error
