@@ -190,6 +190,7 @@ def _check_config(spec: SensitivitySpec) -> None:
         config_to_dict,
         load_scenario,
         lookup,
+        settings_without_effect,
     )
 
     try:
@@ -212,6 +213,10 @@ def _check_config(spec: SensitivitySpec) -> None:
                 apply_overrides(base, {p.name: value})
             except ConfigError as exc:
                 raise SpecError(f"parameters.{p.name}: {_one_line(str(exc))}") from None
+    # a setting with no effect has indices of zero by construction, as `sweep` refuses it
+    names = tuple(p.name for p in spec.parameters)
+    for name, reason in settings_without_effect(base, names).items():
+        raise SpecError(f"parameters.{name}: has no effect: {reason}")
 
 
 def design(spec: SensitivitySpec) -> np.ndarray:

@@ -251,6 +251,12 @@ def parse_spec(
     """
     if not isinstance(data, Mapping):
         raise SpecError("spec: expected a table of settings")
+    if not data:
+        # an empty file ran the whole default scenario with every metric: a mistake
+        raise SpecError(
+            "spec: the file is empty; give at least [parameters] (or scenario and seeds, "
+            "for replicates of one scenario)"
+        )
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise SpecError(f"{_unknown('key', key, TOP_LEVEL_KEYS)}")

@@ -101,3 +101,18 @@ def test_heatmap_labels_are_readable_and_carry_units():
     assert metric_unit("p99_repo_spread_bp") == "bp"
     assert metric_unit("min_reserves") == "$bn"
     assert metric_unit("min_reserves_to_assets") == "share"
+
+
+def test_sweep_files_are_readable_by_others_as_the_umask_allows(tmp_path):
+    """Manifest and run files were 0600 (mkstemp's mode): colleagues on shared cluster
+    scratch could not read a sweep's results."""
+    import os
+    import stat
+
+    run(tmp_path / "out", GRID)
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.json" for p in files) and len(files) > 3
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for p in files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask, p

@@ -41,6 +41,8 @@ BAD = [
     ('[parameters]\n"banks.lclor_scale" = { low = 0.5, high = 50 }', "out of range"),
     ('[parameters]\n"population.banks" = { low = 50, high = 100 }', "real-valued setting"),
     ('[parameters]\n"banks.nope" = { low = 0, high = 1 }', "unknown setting 'banks.nope'"),
+    # the SRF is off in the default scenario: its stigma changes nothing (sweep refuses it)
+    ('[parameters]\n"fed.srf_stigma_bp" = { low = 0, high = 100 }', "has no effect: the SRF"),
 ]
 
 

@@ -120,6 +120,8 @@ BAD = [
     ),
     ("samples = 8", ["samples:", "only used with sampler"]),
     ("seeds = [", ["invalid TOML"]),
+    # an empty file ran the whole default scenario with every metric
+    ("# nothing but a comment", ["spec:", "the file is empty", "[parameters]"]),
 ]
 
 
