@@ -33,6 +33,7 @@ from fedplumbing.sim.config import (
     parse_override,
     scenario_names,
     schedule_notes,
+    type_hints,
 )
 
 DEFAULT_OUT = "out"
@@ -371,7 +372,7 @@ def _register_params(subparsers: argparse._SubParsersAction) -> None:
 def _list_item_types(cls: type = ScenarioConfig, prefix: str = "") -> dict[str, type]:
     """Dotted paths of list-of-table settings (e.g. ``rates.changes``) and their item class."""
     found: dict[str, type] = {}
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     for f in dataclasses.fields(cls):
         tp, path = hints[f.name], f"{prefix}{f.name}"
         if dataclasses.is_dataclass(tp):

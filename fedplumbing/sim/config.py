@@ -8,6 +8,7 @@ message names the field and the allowed values.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -498,6 +499,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
 
 
 # --------------------------------------------------------------------------- building
+@functools.cache
+def type_hints(cls: type) -> dict[str, Any]:
+    """`typing.get_type_hints` of a settings class, resolved once (a sweep builds thousands)."""
+    return typing.get_type_hints(cls)
+
+
 def _type_name(tp: Any) -> str:
     if tp is float:
         return "a number"
@@ -611,7 +618,7 @@ def _range(meta: dict) -> str:
 
 
 def _build(cls: type, data: dict, prefix: str = "") -> Any:
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = [k for k in data if k not in names]
     if unknown:
@@ -773,6 +780,12 @@ def calibrated_layer() -> dict:
     nested dicts ({} when the file is absent). `from_dict` puts it under every scenario, so
     the default configuration uses the calibrated values; a scenario's own settings win.
     """
+    return copy.deepcopy(_calibrated_parameters())
+
+
+@functools.cache
+def _calibrated_parameters() -> dict:
+    """`calibrated_layer`, read and checked once per process (callers get copies)."""
     text = _calibration_text()
     if text is None:
         return {}
@@ -883,7 +896,7 @@ def setting_unit(key: str) -> str:
         if part not in fields:
             return ""
         meta = fields[part].metadata
-        node = typing.get_type_hints(node).get(part)
+        node = type_hints(node).get(part)
     return str(meta.get("unit", "") or "")
 
 
@@ -1111,7 +1124,7 @@ def config_hash(cfg: ScenarioConfig) -> str:
 def describe_fields(cls: type = ScenarioConfig, prefix: str = "") -> list[tuple[str, str, str]]:
     """List (dotted name, allowed range/unit, meaning) of every setting, for docs."""
     rows = []
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     for f in dataclasses.fields(cls):
         path = f"{prefix}{f.name}"
         tp = hints[f.name]
