@@ -44,10 +44,28 @@ def _new_figure(figsize: tuple[float, float]) -> Figure:
     return fig
 
 
-def _format_date_axis(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+def _format_date_axis(ax: Axes, dates: pd.Series | None = None) -> None:
+    if dates is not None and (dates.iloc[-1] - dates.iloc[0]).days <= 14:
+        # a short run: whole days (the automatic locator chose hours for two days)
+        locator: mdates.DateLocator = mdates.DayLocator()
+        ax.set_xlim(dates.iloc[0], dates.iloc[-1])
+    else:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _with_closing_row(daily: pd.DataFrame) -> pd.DataFrame:
+    """`daily` and a copy of its last row a day later, for step plots.
+
+    A day's values hold until the next business day (``steps-post``), so without it the
+    last day had no width: a one-day run drew nothing at all.
+    """
+    last = daily.iloc[[-1]].copy()
+    last["date"] = pd.to_datetime(last["date"]) + pd.Timedelta(days=1)
+    out = pd.concat([daily, last], ignore_index=True)
+    out["date"] = pd.to_datetime(out["date"])
+    return out
 
 
 def _finite(daily: pd.DataFrame, column: str) -> bool:
@@ -197,12 +215,13 @@ def overview_figure(daily: pd.DataFrame, title: str) -> Figure:
     """
     if len(daily) == 0:
         raise ValueError("overview_figure: the daily table is empty")
+    daily = _with_closing_row(daily)
     dates = _dates(daily)
     fig = _new_figure((11.0, 7.5))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     _corridor_panel(top, daily, dates)
     _liquidity_panel(bottom, daily, dates)
-    _format_date_axis(bottom)
+    _format_date_axis(bottom, dates)
     fig.suptitle(title.replace("$", r"\$"))  # a literal dollar, not mathtext
     return fig
 

@@ -414,3 +414,10 @@ def test_in_force_shows_todays_caps_and_a_replays_own_srf() -> None:
     replay = TeachingModel("replay", srf="on")
     assert replay.config.replay.srf_over_iorb_bp is None
     assert any("SRF is history's" in n for n in replay.notes)
+
+
+def test_signed_numbers_never_print_minus_zero() -> None:
+    """The lesson printed "its 10-day average was -0 bp to IORB"."""
+    from fedplumbing.experiments.app.teaching import _signed
+
+    assert [_signed(v) for v in (-0.3, 0.0, 0.4, -0.6, 12.0)] == ["+0", "+0", "+0", "-1", "+12"]

@@ -174,3 +174,23 @@ def test_package_versions():
     versions = outputs.package_versions()
     assert versions["numpy"] == np.__version__
     assert versions["fedplumbing"] != "not installed"
+
+
+@pytest.mark.parametrize("days", [1, 2])
+def test_a_short_run_draws_its_days_on_a_day_axis(days):
+    """A one-day run drew nothing (a step line of one point has no width) on an axis from
+    2016 to 2020; two days were labelled in hours."""
+    import matplotlib.dates as mdates
+
+    daily = outputs.synthetic_daily(days=days, seed=0)
+    fig = plots.overview_figure(daily, "short")
+    top, bottom = fig.axes[:2]
+    first = mdates.date2num(pd.Timestamp(daily["date"].iloc[0]))
+    last = mdates.date2num(pd.Timestamp(daily["date"].iloc[-1]))
+    lo, hi = bottom.get_xlim()
+    assert lo == pytest.approx(first) and hi == pytest.approx(last + 1)  # the last day too
+    widths = [np.ptp(line.get_xdata(orig=False).astype(float)) for line in top.get_lines()]
+    assert max(widths) > 0  # the SOFR, IORB... lines span the run's days
+    fig.canvas.draw()
+    labels = [t.get_text() for t in bottom.get_xticklabels()]
+    assert labels and not any(":" in t for t in labels)  # days, not hours

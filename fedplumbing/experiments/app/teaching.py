@@ -135,6 +135,11 @@ def app_scenarios(names: Iterable[str] | None = None) -> list[str]:
     return sorted(names, key=rank)
 
 
+def _signed(value: float) -> str:
+    """A whole number with its sign, never "-0" (a -0.3 bp average printed as -0)."""
+    return f"{round(value):+d}"
+
+
 def _moved(value: float | None, start: float) -> bool:
     return value is not None and abs(value - start) > 1e-9
 
@@ -218,7 +223,7 @@ def settings_overrides(
         out["rates.srf"] = rates.srf + shift
         out["rates.discount"] = rates.discount + shift
         notes.append(
-            f"IORB {shift * 100:+.0f} bp: the ON RRP, SRF and discount rates move with it."
+            f"IORB {_signed(shift * 100)} bp: the ON RRP, SRF and discount rates move with it."
         )
     if abs(on_rrp - rates.on_rrp) > 1e-12:
         out["rates.on_rrp"] = on_rrp
@@ -226,8 +231,8 @@ def settings_overrides(
         out["rates.changes"] = _moved_schedule(rates.changes, iorb, on_rrp, shift, offset)
         notes.append(
             "The scheduled rate changes move with these settings (IORB "
-            f"{shift * 100:+.0f} bp, ON RRP {(shift + offset) * 100:+.0f} bp); the ON RRP rate "
-            "never exceeds the IORB in force."
+            f"{_signed(shift * 100)} bp, ON RRP {_signed((shift + offset) * 100)} bp); "
+            "the ON RRP rate never exceeds the IORB in force."
         )
 
     if settings.srf == "on":
@@ -239,7 +244,7 @@ def settings_overrides(
                 spread_bp = round((base.rates.srf - base.rates.iorb) * 100.0, 6)
                 out["replay.srf_over_iorb_bp"] = spread_bp
                 notes.append(
-                    f"Replay: the SRF is offered at IORB {spread_bp:+.0f} bp every day "
+                    f"Replay: the SRF is offered at IORB {_signed(spread_bp)} bp every day "
                     f"(history had none before {first:%B %Y})."
                 )
             else:  # a replay that reaches the SRF keeps history's
@@ -619,7 +624,7 @@ def explain_day(model: TeachingModel) -> list[str]:
                 head = "The repo rate was steady. " + head
         if recent:
             avg = float(np.mean(recent))
-            head += f"; its 10-day average was {avg:+.0f} bp to IORB"
+            head += f"; its 10-day average was {_signed(avg)} bp to IORB"
         out.append(head + ".")
     else:
         out.append("No repo traded today.")
