@@ -685,6 +685,18 @@ def validate(cfg: ScenarioConfig) -> ScenarioConfig:
             f"end: no business day from start {first} to end {cfg.end} (weekends and "
             "Federal Reserve holidays); allowed: a range with at least one business day"
         )
+    for name, steps in (
+        ("rates.changes", cfg.rates.changes),
+        ("fed.runoff", cfg.fed.runoff),
+        ("treasury.tga_schedule", cfg.treasury.tga_schedule),
+    ):
+        dates = [step.date for step in steps]
+        if len(set(dates)) != len(dates):
+            twice = sorted(d for d in set(dates) if dates.count(d) > 1)[0]
+            raise ConfigError(
+                f"{name}: two entries share the date {twice}; allowed: one entry per date "
+                "(put every change of that day in one entry)"
+            )
     r = cfg.rates
     _check_rates("rates.", r.iorb, r.on_rrp, r.srf, r.discount)
     iorb, on_rrp, srf, disc = r.iorb, r.on_rrp, r.srf, r.discount
@@ -743,11 +755,6 @@ def _check_treasury_debt(t: Treasury) -> None:
         raise ConfigError(
             "treasury.private_coupon_shares: need 4 non-negative shares summing to 1 "
             f"(under 1y, 1-3y, 3-10y, over 10y), got {shares}"
-        )
-    dates = [step.date for step in t.tga_schedule]
-    if len(set(dates)) != len(dates):
-        raise ConfigError(
-            "treasury.tga_schedule: two steps share a date; allowed: one target per date"
         )
 
 

@@ -111,3 +111,21 @@ def test_days_that_stop_before_a_replay_window_are_refused(capsys):
     assert "Traceback" not in err
     policy = apply_overrides(load_scenario("default"), {"replay.report_from": "2018-02-01"})
     assert str(simulate(policy, 0, days=30).daily["date"].iloc[0].date()) == "2018-01-02"
+
+
+@pytest.mark.parametrize(
+    ("key", "entries"),
+    [
+        ("fed.runoff", "[{date=2019-01-01,treasury_cap=5},{date=2019-01-01,treasury_cap=10}]"),
+        ("rates.changes", "[{date=2019-06-03,iorb=2.0},{date=2019-06-03,iorb=2.25}]"),
+        ("treasury.tga_schedule", "[{date=2019-06-03,target=300},{date=2019-06-03,target=400}]"),
+    ],
+)
+def test_two_schedule_entries_on_one_date_are_refused(key, entries):
+    """The later of two runoff steps or rate changes on one date silently won; the TGA
+    schedule already refused them. Now every schedule does."""
+    from fedplumbing.sim.config import ConfigError, apply_overrides, load_scenario, parse_override
+
+    name, value = parse_override(f"{key}={entries}")
+    with pytest.raises(ConfigError, match=rf"^{key}: two entries share the date 2019-0"):
+        apply_overrides(load_scenario("default"), {name: value})
