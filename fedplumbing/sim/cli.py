@@ -96,6 +96,17 @@ class OneLineParser(argparse.ArgumentParser):
         text = " ".join(message.split())
         self.exit(2, f"{self.prog}: error: {text} (see '{self.prog} --help')\n")
 
+    def parse_args(
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """Parse, and name the command in an unknown option's error (not the top level)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            commands = getattr(self, "commands", {})
+            parser = commands.get(getattr(parsed, "command", None), self)
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
 
 def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """Build the top-level parser with every available subcommand registered.
@@ -113,6 +124,7 @@ def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for module in load_command_modules(names):
         module.register(subparsers)
+    parser.commands = subparsers.choices  # for `OneLineParser.parse_args`
     return parser
 
 

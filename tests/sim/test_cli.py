@@ -502,3 +502,16 @@ def test_a_market_that_does_not_trade_is_noted(tmp_path, capsys):
         "fed funds traded on 2 of 3 days: effr is blank on the others, and the summary's "
         "effr figures cover the 2 that traded"
     ]
+
+
+@pytest.mark.parametrize("command", [["run"], ["check", "default"], ["scenarios"]])
+def test_an_unknown_option_points_to_its_command_s_help(command, capsys, tmp_path):
+    """'fedplumbing run --bogus' pointed to 'fedplumbing --help', which lists no options."""
+    assert cli.main([*command, "--bogus"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"fedplumbing {command[0]}: error: unrecognized arguments: --bogus "
+        f"(see 'fedplumbing {command[0]} --help')"
+    ]
+    assert cli.main(["--bogus"]) == 2
+    assert "(see 'fedplumbing --help')" in capsys.readouterr().err
