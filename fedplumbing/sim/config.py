@@ -848,6 +848,11 @@ def load_scenario(name_or_path: str | Path | None = None) -> ScenarioConfig:
         where = f"scenario '{name}'"
     else:
         path = Path(name)
+        if path.is_dir():
+            raise ConfigError(
+                f"scenario: '{name}' is a folder; give a scenario file (TOML) or a built-in "
+                f"scenario ({', '.join(scenario_names())})"
+            )
         if not path.is_file():
             raise ConfigError(
                 f"scenario: '{name}' is neither a built-in scenario "
@@ -861,6 +866,10 @@ def load_scenario(name_or_path: str | Path | None = None) -> ScenarioConfig:
             raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
         where = str(path)
     data = _read_toml(text, where)
+    if where != f"scenario '{name}'" and isinstance(data, dict):
+        # a file is named after itself unless it says otherwise (it was labelled "default"
+        # without `extends`, though it starts from the settings' own defaults then)
+        data.setdefault("name", Path(name).stem)
     seen = {name}
     base = data.pop("extends", None)
     while base is not None:  # built-ins may extend built-ins that extend others

@@ -129,3 +129,19 @@ def test_two_schedule_entries_on_one_date_are_refused(key, entries):
     name, value = parse_override(f"{key}={entries}")
     with pytest.raises(ConfigError, match=rf"^{key}: two entries share the date 2019-0"):
         apply_overrides(load_scenario("default"), {name: value})
+
+
+def test_a_scenario_file_is_named_after_itself_and_a_folder_is_named(tmp_path):
+    """A file without `name` was labelled "default" in every output, though without
+    `extends` it does not start from the built-in default; a folder was "not a file"."""
+    from fedplumbing.sim.config import ConfigError
+
+    (tmp_path / "bare.toml").write_text("")
+    (tmp_path / "child.toml").write_text('extends = "default"\n')
+    (tmp_path / "named.toml").write_text('extends = "default"\nname = "mine"\n')
+    assert load_scenario(tmp_path / "bare.toml").name == "bare"
+    assert load_scenario(tmp_path / "child.toml").name == "child"
+    assert load_scenario(tmp_path / "named.toml").name == "mine"
+    assert load_scenario("default").name == "default"
+    with pytest.raises(ConfigError, match="is a folder; give a scenario file"):
+        load_scenario(tmp_path)
