@@ -168,8 +168,9 @@ def read_manifest(out_dir: str | Path) -> dict[str, object] | None:
     return manifest
 
 
-#: What every manifest that `run_sweep` writes holds, and what `report` and resuming read.
-_MANIFEST_KEYS = ("format", "spec", "spec_hash", "config_hash", "n_runs")
+#: What every manifest `run_sweep` has written holds (older ones lack config_hash), and
+#: what `report` reads.
+_MANIFEST_KEYS = ("spec",)
 _MANIFEST_SPEC_KEYS = ("sampler", "metrics", "parameters", "seeds")
 
 

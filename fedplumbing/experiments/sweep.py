@@ -385,26 +385,25 @@ def short_calendar_note(
 def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> bool:
     """Refuse an out_dir that would mix sweeps; return True if it already holds this sweep."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise SpecError(f"out_dir: {out_dir} exists and is not a directory")
+        raise SpecError(f"--out: {out_dir} exists and is not a directory")
     try:
         existing = results.read_manifest(out_dir)
     except ValueError as exc:  # names the file
-        raise SpecError(f"out_dir: {exc}; use a fresh directory") from None
+        raise SpecError(f"--out: {exc}; use a fresh directory") from None
     except OSError as exc:
         raise SpecError(
-            f"out_dir: {out_dir}/{results.MANIFEST} is unreadable ({exc}); use a fresh directory"
+            f"--out: {out_dir}/{results.MANIFEST} is unreadable ({exc}); use a fresh directory"
         ) from None
     if existing is None:
         if out_dir.exists() and any(out_dir.iterdir()):
             raise SpecError(
-                f"out_dir: {out_dir} is not empty and holds no sweep manifest; "
-                "use a fresh directory"
+                f"--out: {out_dir} is not empty and holds no sweep manifest; use a fresh directory"
             )
         return False
     if not resume:
         done = len(results.finished_run_ids(out_dir))
         raise SpecError(
-            f"out_dir: {out_dir} already holds a sweep ({done} runs finished); "
+            f"--out: {out_dir} already holds a sweep ({done} runs finished); "
             "resume it (--resume) or use a fresh directory"
         )
     # the seeding scheme too: a sweep begun with a stream per run (before common random
@@ -414,13 +413,18 @@ def _check_out_dir(out_dir: Path, manifest: dict[str, object], resume: bool) -> 
         if key == "config_hash" and (old is None or new is None):
             continue
         if old != new:
-            detail = key
+            detail = {
+                "spec": "its spec differs",
+                "run_fn": "its model function differs",
+                "config_hash": "its scenario's settings differ",
+                "seeding": "its seeding scheme differs",
+            }[key]
             if key == "spec" and isinstance(old, dict) and isinstance(new, dict):
                 fields = sorted(k for k in new.keys() | old.keys() if old.get(k) != new.get(k))
-                detail = "spec field(s) " + ", ".join(fields)
+                detail = "its spec differs in " + ", ".join(fields)
             raise SpecError(
-                f"out_dir: {out_dir} holds a different sweep ({detail} differ from "
-                "its manifest); use a fresh directory"
+                f"--out: {out_dir} holds a different sweep ({detail} from this one's); "
+                "use a fresh directory"
             )
     return True
 

@@ -127,7 +127,7 @@ def test_sweep_report_resume_via_cli(tmp_path, capsys):
     manifest["seeding"]["scheme"] = "run i uses SeedSequence(base_seed, spawn_key=(i,))"
     manifest_path.write_text(json.dumps(manifest))
     code, _, stderr = run(["sweep", spec, "--out", out, "-q"], capsys)
-    assert code == 2 and "holds a different sweep (seeding differ" in stderr
+    assert code == 2 and "holds a different sweep (its seeding scheme differs" in stderr
     manifest_path.write_text(kept)
 
     code, stdout, _ = run(["report", out], capsys)

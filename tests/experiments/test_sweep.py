@@ -165,7 +165,7 @@ def test_refuses_a_directory_holding_another_sweep(tmp_path):
     out = tmp_path / "out"
     sweep(out)
     listing = sorted(p.name for p in out.rglob("*"))
-    with pytest.raises(SpecError, match=r"different sweep \(spec field\(s\) seeds differ") as e:
+    with pytest.raises(SpecError, match=r"different sweep \(its spec differs in seeds from") as e:
         sweep(out, SPEC.replace("seeds = 3", "seeds = 4"))
     assert "\n" not in str(e.value) and "fresh directory" in str(e.value)
     with pytest.raises(SpecError, match="different sweep"):
