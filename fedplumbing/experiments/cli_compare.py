@@ -60,7 +60,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     seed = parse_seed(args.seed)
     overrides = dict(parse_override(text) for text in args.overrides)
     out = Path(args.out)
-    check_out_dir(out)
+    check_out_dir(out, command="compare")
     configs = []
     for name in args.scenarios:
         cfg = load_scenario(name)

@@ -74,7 +74,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     given = replay_settings(args.scenario, start, end, overrides)
     cfg = opening_from_history(given)
     out = Path(args.out)
-    check_out_dir(out)
+    check_out_dir(out, command="replay")
     if not args.quiet:
         # on the settings as given, before the opening from the data (which turns
         # replay.initial_from_history off): that flag decides what the opening settings do

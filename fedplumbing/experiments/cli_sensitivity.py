@@ -46,7 +46,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / f"sensitivity-{Path(args.spec).stem}"
     try:
         spec = load_sensitivity_spec(args.spec)
-        check_out_dir(out)
+        check_out_dir(out, command="sensitivity")
         table, summary = run_sensitivity(spec, out, retry_failed=args.retry_failed, **kwargs)
     except SpecError as exc:
         raise CommandError(str(exc)) from None

@@ -182,7 +182,7 @@ def cmd_stress_floor(args: argparse.Namespace) -> int:
     kwargs.pop("resume")
     quiet = not kwargs.pop("progress")
     out = Path(args.out)
-    check_out_dir(out)
+    check_out_dir(out, command="stress-floor")
     try:
         validate(settings)
         result = run_stress_floor(

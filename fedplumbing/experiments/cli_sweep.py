@@ -85,7 +85,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from fedplumbing.sim.commands import check_out_dir, print_note
 
     kwargs = execution_kwargs(args)
-    check_out_dir(Path(args.out))
+    check_out_dir(Path(args.out), command="sweep")
     try:
         summary = run_sweep(
             args.spec,

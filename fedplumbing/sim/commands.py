@@ -87,15 +87,43 @@ def nonempty_path(text: str) -> str:
     return text
 
 
-def check_out_dir(out: Path, option: str = "--out") -> None:
+#: A file that only one command writes, by command: a folder holding one of them holds
+#: that command's outputs.
+SIGNATURE_FILES = {
+    "run": ("summary.json", "overview.png"),
+    "compare": ("compare.md", "compare.png"),
+    "replay": ("validation.md", "replay_vs_actual.png"),
+    "sweep": ("manifest.json",),
+    "sensitivity": ("sensitivity.json", "sensitivity.md"),
+    "stress-floor": ("stress_floor.json", "stress_floor.md"),
+}
+
+
+def check_out_dir(out: Path, option: str = "--out", command: str | None = None) -> None:
     """Refuse an output folder that cannot be created or written, before any work is done.
 
+    Args:
+        out: the folder.
+        option: the option that named it (for messages).
+        command: the command about to write there: a folder holding another command's
+            outputs is refused (`run` then `compare` into one folder mixed their files,
+            a stale summary beside another command's daily.csv).
+
     Raises:
-        ConfigError: `out` is a file, lies under a file, or its nearest existing folder is not
-            writable.
+        ConfigError: `out` is a file, lies under a file, holds another command's outputs,
+            or its nearest existing folder is not writable.
     """
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{option}: {str(out)!r} exists and is not a folder")
+    if command is not None and out.is_dir():
+        for other, names in SIGNATURE_FILES.items():
+            found = [n for n in names if other != command and (out / n).exists()]
+            if found:
+                raise ConfigError(
+                    f"{option}: {str(out)!r} holds the outputs of 'fedplumbing {other}' "
+                    f"({found[0]}); {command} would mix its files with them: use another "
+                    "folder"
+                )
     parent = out
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
@@ -204,7 +232,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     seed = parse_seed(args.seed)
     cfg = scenario_from_args(args)
     out = Path(args.out)
-    check_out_dir(out)
+    check_out_dir(out, command="run")
     if not args.quiet:
         keys = [parse_override(text)[0] for text in args.overrides]
         for note in override_notes(cfg, keys):

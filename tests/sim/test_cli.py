@@ -515,3 +515,18 @@ def test_an_unknown_option_points_to_its_command_s_help(command, capsys, tmp_pat
     ]
     assert cli.main(["--bogus"]) == 2
     assert "(see 'fedplumbing --help')" in capsys.readouterr().err
+
+
+def test_a_folder_holding_another_command_s_outputs_is_refused(tmp_path, capsys):
+    """`run` then `compare` into one folder left compare's daily.csv beside the run's
+    stale summary.json and overview.png, without a word."""
+    out = tmp_path / "out"
+    assert cli.main(["run", "--days", "2", "--out", str(out), "-q"]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    capsys.readouterr()
+    assert cli.main(["compare", "qt2017", "qt2022", "--days", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds the outputs of 'fedplumbing run' (summary.json)" in err[0]
+    assert sorted(p.name for p in out.iterdir()) == before
+    # the same command may write over its own outputs
+    assert cli.main(["run", "--days", "2", "--out", str(out), "-q"]) == 0
