@@ -88,7 +88,7 @@ def replay_settings(
     in the state the long replay reaches there, with the same seed the same numbers. An
     opening from the data cannot know how the agents' books have moved by then (money funds'
     bills, where banks hold their reserves); opened cold in 2019, a window starts under
-    stress: repo at +170 to +650 bp on its first day and the Fed lending from the second.
+    stress: repo at +230 to +800 bp on its first day and the Fed lending from the second.
 
     Raises:
         ConfigError: an end before the start (or any other invalid setting).
