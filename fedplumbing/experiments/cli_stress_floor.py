@@ -110,6 +110,12 @@ def parse_float(
     return value
 
 
+#: Settings every stress-floor candidate gets from `stress_floor.qt_overrides` whatever the
+#: scenario says: a --set of one was silently replaced (and listed among the report's
+#: settings). `fed.runoff` and `end` are read: the caps before the cut, the QT horizon.
+STRESS_FLOOR_SETS = ("fed.qt_end",)
+
+
 def settings_from_args(args: argparse.Namespace):
     """Build validated-ready `StressSettings` from the options (raises ConfigError)."""
     from fedplumbing.experiments.stress_floor import FAST, StressSettings
@@ -118,6 +124,12 @@ def settings_from_args(args: argparse.Namespace):
 
     base = scenario_from_args(args)  # validates the scenario and --set first
     overrides = dict(parse_override(text) for text in args.overrides)
+    for key in STRESS_FLOOR_SETS:
+        if key in overrides:
+            raise ConfigError(
+                f"--set {key}: the stress floor sets it for every candidate (QT runs for the "
+                "number of months it searches); bound that search with --max-qt-months"
+            )
     fast = FAST if args.fast else {}
     if args.fast:
         banks = min(base.population.banks, fast["population"]["population.banks"])

@@ -184,6 +184,20 @@ def test_stress_floor_cli_writes_table_and_figure(tmp_path, capsys):
         assert (out / name).stat().st_size > 0
 
 
+def test_stress_floor_refuses_a_setting_it_replaces(tmp_path, capsys):
+    """--set fed.qt_end was silently replaced by each candidate's own QT end, yet listed
+    among the report's settings."""
+    out = tmp_path / "sf"
+    argv = ["stress-floor", "--fast", "--set", "fed.qt_end=2018-02-01", "--out", out, "-q"]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 2 and stdout == "" and not out.exists()
+    assert stderr.strip().splitlines() == [
+        "fedplumbing: error: --set fed.qt_end: the stress floor sets it for every candidate "
+        "(QT runs for the number of months it searches); bound that search with "
+        "--max-qt-months"
+    ]
+
+
 def test_workers_and_a_dask_cluster_together_are_refused(tmp_path, capsys):
     spec = tmp_path / "spec.toml"
     spec.write_text(textwrap.dedent(GOOD))
