@@ -367,7 +367,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             failed += 1
             continue
         print(f"OK: {describe_scenario(cfg)}")
-        for note in schedule_notes(cfg):
+        notes = override_notes(cfg, overrides)  # what `run` would note about --set
+        for note in notes + [n for n in schedule_notes(cfg) if n not in notes]:
             print(f"  note: {note}")
     return 2 if failed else 0
 

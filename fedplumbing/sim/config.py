@@ -1046,9 +1046,13 @@ def override_notes(cfg: ScenarioConfig, keys: Iterable[str]) -> list[str]:
     the rates until the first `rates.changes` entry that sets them (no note when `keys`
     also replace the schedule itself); `replay.*` settings do nothing in policy mode; in a
     replay the data drive the rates, the Fed's portfolio, the TGA and the opening balances,
-    so settings of those do nothing.
+    so settings of those do nothing; a schedule in `keys` with entries after the end
+    (`schedule_notes`).
     """
-    return [text for _, text, _ in _override_notes(cfg, keys)]
+    keys = set(keys)
+    notes = [text for _, text, _ in _override_notes(cfg, keys)]
+    # a schedule given here whose entries fall after the end (`check` notes them for files)
+    return notes + [n for n in schedule_notes(cfg) if n.split(":", 1)[0] in keys]
 
 
 def settings_without_effect(cfg: ScenarioConfig, keys: Iterable[str]) -> dict[str, str]:

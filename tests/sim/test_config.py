@@ -145,3 +145,19 @@ def test_a_scenario_file_is_named_after_itself_and_a_folder_is_named(tmp_path):
     assert load_scenario("default").name == "default"
     with pytest.raises(ConfigError, match="is a folder; give a scenario file"):
         load_scenario(tmp_path)
+
+
+def test_run_and_check_note_the_same_settings(tmp_path, capsys):
+    """`check` said OK with no note where `run` noted a setting without effect, and `run`
+    said nothing of a --set schedule whose entries all fall after the end."""
+    from fedplumbing.sim import cli
+
+    assert cli.main(["check", "default", "--set", "fed.srf_stigma_bp=0"]) == 0
+    assert "note: fed.srf_stigma_bp has no effect: the SRF is off" in capsys.readouterr().out
+    late = "rates.changes=[{date=2030-01-01,iorb=2.0,srf=2.25,discount=3}]"
+    out = tmp_path / "out"
+    assert cli.main(["run", "--days", "2", "--set", late, "--out", str(out)]) == 0
+    assert (
+        "note: rates.changes: the entry dated 2030-01-01 is after the end 2020-12-31 and "
+        "never applies" in capsys.readouterr().err
+    )
