@@ -514,6 +514,20 @@ def _figure(figsize: tuple[float, float]) -> Any:
     return fig
 
 
+def _fit_ylim(ax: Any, series: list[pd.Series], lo: float, hi: float) -> None:
+    """Fit the y-axis to the data, within [lo, hi].
+
+    A spike to the dealers' fallback rate would flatten everything else; a fixed range
+    flattened a short window.
+    """
+    values = pd.concat(series).to_numpy(float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return
+    pad = max(2.0, 0.05 * (values.max() - values.min()))
+    ax.set_ylim(max(lo, values.min() - pad), min(hi, values.max() + pad))
+
+
 def replay_figures(daily: pd.DataFrame, out: Path) -> dict[str, Path]:
     """Figures comparing the simulated and actual series; returns name -> path."""
     from fedplumbing.sim.plots import save_figure
@@ -524,25 +538,35 @@ def replay_figures(daily: pd.DataFrame, out: Path) -> dict[str, Path]:
 
     fig = _figure((11, 9))
     ax1, ax2, ax3 = fig.subplots(3, 1, sharex=True)
+    has = {c: bool(a[c].notna().any()) for c in a.columns}  # actual data in this window?
     ax1.plot(d.index, d["repo_spread_bp"], lw=0.8, label="simulated SOFR - IOER")
-    ax1.plot(a.index, a["sofr_spread_bp"], lw=0.8, alpha=0.8, label="actual SOFR - IOER")
+    if has["sofr_spread_bp"]:
+        ax1.plot(a.index, a["sofr_spread_bp"], lw=0.8, alpha=0.8, label="actual SOFR - IOER")
+    _fit_ylim(ax1, [d["repo_spread_bp"], a["sofr_spread_bp"]], -30, 350)
     ax1.set_ylabel("bp")
-    ax1.set_ylim(-30, 350)
     ax1.legend(loc="upper left")
     ax2.plot(d.index, d["effr_spread_bp"], lw=0.8, label="simulated EFFR - IOER")
-    ax2.plot(a.index, a["effr_spread_bp"], lw=0.8, alpha=0.8, label="actual EFFR - IOER")
+    if has["effr_spread_bp"]:
+        ax2.plot(a.index, a["effr_spread_bp"], lw=0.8, alpha=0.8, label="actual EFFR - IOER")
+    _fit_ylim(ax2, [d["effr_spread_bp"], a["effr_spread_bp"]], -20, 40)
     ax2.set_ylabel("bp")
-    ax2.set_ylim(-20, 40)
     ax2.legend(loc="upper left")
     ax3.plot(d.index, d["reserves"], lw=0.8, label="simulated reserves")
-    ax3.plot(a.index, a["reserves"], lw=0.8, label="actual reserves (WRESBAL, week averages)")
+    if has["reserves"]:
+        ax3.plot(a.index, a["reserves"], lw=0.8, label="actual reserves (WRESBAL, week averages)")
     ax3.plot(d.index, d["on_rrp"], lw=0.8, label="simulated ON RRP")
-    ax3.plot(a.index, a["on_rrp"], lw=0.8, label="actual ON RRP")
+    if has["on_rrp"]:
+        ax3.plot(a.index, a["on_rrp"], lw=0.8, label="actual ON RRP")
     ax3.set_ylabel("$ billions")
     ax3.legend(loc="upper right", fontsize=8)
     for ax in (ax1, ax2, ax3):
         ax.grid(alpha=0.3)
-    fig.suptitle("Replay: simulated vs actual")
+    shown = [c for c in ("sofr_spread_bp", "effr_spread_bp", "reserves", "on_rrp") if has[c]]
+    fig.suptitle(
+        "Replay: simulated vs actual"
+        if shown
+        else "Replay: simulated (the shipped data hold no actual series for this window)"
+    )
     paths["replay_vs_actual"] = save_figure(fig, out / "replay_vs_actual.png")
 
     if SPIKE_DAY in d.index:
@@ -566,20 +590,28 @@ def replay_figures(daily: pd.DataFrame, out: Path) -> dict[str, Path]:
         ax.set_title("September 2019")
         paths["sept2019"] = save_figure(fig, out / "sept2019.png")
 
+    # the calibration window where the run covers it, else the run's own days
     in_sample = (d.index >= IN_SAMPLE[0]) & (d.index <= IN_SAMPLE[1])
+    if not in_sample.any():
+        in_sample = np.ones(len(d), dtype=bool)
+    days = d.index[in_sample]
+    span = f"{days[0]:%Y-%m}..{days[-1]:%Y-%m}"
     fig = _figure((11, 4.5))
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     ax1.scatter(
         d.loc[in_sample, "reserves_to_assets"] * 100, d.loc[in_sample, "repo_spread_bp"], s=6
     )
-    ax1.set_title("simulated (2017-2019)")
+    ax1.set_title(f"simulated ({span})")
     spread = a["sofr_spread_bp"].fillna(a["effr_spread_bp"])
     ax2.scatter(a.loc[in_sample, "reserves_to_assets"] * 100, spread[in_sample], s=6, c="C1")
-    ax2.set_title("actual (SOFR, EFFR before 2018-04)")
+    has_actual = bool(spread[in_sample].notna().any())
+    ax2.set_title(
+        "actual (SOFR, EFFR before 2018-04)" if has_actual else f"actual: no data for {span}"
+    )
+    _fit_ylim(ax1, [d.loc[in_sample, "repo_spread_bp"], spread[in_sample]], -30, 350)
     for ax in (ax1, ax2):
         ax.set_xlabel("reserves / bank assets (%)")
         ax.grid(alpha=0.3)
-        ax.set_ylim(-30, 350)
     ax1.set_ylabel("spread to IOER (bp)")
     fig.suptitle("Reserve demand curve")
     paths["demand_curve"] = save_figure(fig, out / "demand_curve.png")

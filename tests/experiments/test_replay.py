@@ -14,6 +14,7 @@ from fedplumbing.experiments.replay import (
     counterfactual_numbers,
     counterfactual_overrides,
     replay_config,
+    replay_figures,
     run_replay,
     september_2019,
     validate,
@@ -646,3 +647,27 @@ def test_a_grown_opening_book_out_of_range_names_its_growth_rate(tmp_path, capsy
     assert error.startswith("fedplumbing: error: initial.mmf_assets:")
     assert "grown at flows.mmf_growth = 0.5 a year for 8.0 years" in error
     assert "\n" not in error and not out.exists()
+
+
+def test_figures_of_a_window_without_actual_data_say_so(tmp_path, monkeypatch):
+    """A 2023 window drew 'actual SOFR/EFFR/...' legends over no actual lines, titled its
+    demand curve '2017-2019' and left it empty."""
+    from fedplumbing.sim import plots
+
+    saved = {}
+
+    def keep(fig, path):
+        saved[path.name] = fig
+        return path
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    cfg = replay_config("replay", dt.date(2023, 1, 3), dt.date(2023, 1, 31))
+    replay_figures(run_replay(cfg, 0).daily, tmp_path)
+    vs = saved["replay_vs_actual.png"]
+    labels = [t.get_text() for ax in vs.axes for t in ax.get_legend().get_texts()]
+    assert labels and not any(label.startswith("actual") for label in labels)
+    assert "no actual series" in vs._suptitle.get_text()
+    sim_ax, actual_ax = saved["demand_curve.png"].axes
+    assert sim_ax.get_title() == "simulated (2023-01..2023-01)"
+    assert actual_ax.get_title() == "actual: no data for 2023-01..2023-01"
+    assert len(sim_ax.collections[0].get_offsets()) > 10  # the window's days are drawn
