@@ -248,7 +248,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from fedplumbing.sim.run import simulate
 
     progress = not args.quiet and sys.stderr.isatty()
-    result = simulate(cfg, seed, days=days, progress=progress)
+    result = simulate(cfg, seed, days=days, progress=progress, notices=not args.quiet)
     paths = write_run(result, out)
     if not args.quiet:
         for note in untraded_notes(result.daily):

@@ -209,6 +209,7 @@ def simulate(
     progress: bool = False,
     debug: bool = False,
     keep_model: bool = False,
+    notices: bool = False,
 ) -> RunResult:
     """Run `config` for its whole calendar (or the first `days` business days).
 
@@ -220,6 +221,8 @@ def simulate(
         debug: check every posting and the accounting identities every day (without it,
             the identities are checked once, at the end of the run).
         keep_model: attach the final model to the result.
+        notices: say on stderr why a slow start is slow (Numba compiling) even without a
+            progress bar (output piped to a file); a progress bar implies it.
 
     Raises:
         ValueError: if `days` is below 1.
@@ -238,7 +241,7 @@ def simulate(
                 f"starts on {config.start}); allowed: days > {before}"
             )
     keep_freed_memory()
-    with slow_start_notice(progress):
+    with slow_start_notice(progress or notices):
         model = FedPlumbingModel(config, rng=seed, debug=debug)
         n = len(model.calendar) if days is None else min(days, len(model.calendar))
         model.step()  # the first day loads (or first compiles) most kernels

@@ -48,7 +48,7 @@ def fake_engine(monkeypatch) -> list[dict]:
     """Replace fedplumbing.sim.run by a fake whose output depends on the seed; record calls."""
     calls: list[dict] = []
 
-    def simulate(config, seed=0, *, days=None, progress=False):
+    def simulate(config, seed=0, *, days=None, progress=False, notices=False):
         calls.append({"config": config, "seed": seed, "days": days, "progress": progress})
         daily = synthetic_daily(days=days or 40, seed=seed)
         return FakeResult(

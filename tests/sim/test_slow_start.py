@@ -38,3 +38,22 @@ def test_progress_runs_every_day_and_matches_a_quiet_run(small_default):
 def test_zero_days_is_refused(small_default):
     with pytest.raises(ValueError, match="days: 0 is out of range"):
         simulate(small_default, 4, days=0)
+
+
+def test_run_explains_a_slow_start_without_a_terminal(monkeypatch, tmp_path, capsys):
+    """Piped to a file (no progress bar), a cold start was a silent minute."""
+    import fedplumbing.sim.run as run_module
+    from fedplumbing.sim import cli
+
+    seen = []
+    real = run_module.slow_start_notice
+
+    def spy(enabled, after_s=3.0):
+        seen.append(enabled)
+        return real(enabled, after_s)
+
+    monkeypatch.setattr(run_module, "slow_start_notice", spy)
+    out = tmp_path / "out"
+    assert cli.main(["run", "--days", "2", "--out", str(out)]) == 0  # stderr is no terminal
+    assert cli.main(["run", "--days", "2", "--out", str(out), "-q"]) == 0
+    assert seen == [True, False]
