@@ -87,14 +87,14 @@ def nonempty_path(text: str) -> str:
     return text
 
 
-#: A file that only one command writes, by command: a folder holding one of them holds
-#: that command's outputs.
+#: Files that mark a command's outputs, by command: a folder holding one of another
+#: command's (that the command about to write does not write itself) holds its outputs.
 SIGNATURE_FILES = {
     "run": ("summary.json", "overview.png"),
     "compare": ("compare.md", "compare.png"),
     "replay": ("validation.md", "replay_vs_actual.png"),
     "sweep": ("manifest.json",),
-    "sensitivity": ("sensitivity.json", "sensitivity.md"),
+    "sensitivity": ("sensitivity.json", "sensitivity.md", "manifest.json"),  # a sweep inside
     "stress-floor": ("stress_floor.json", "stress_floor.md"),
 }
 
@@ -117,7 +117,8 @@ def check_out_dir(out: Path, option: str = "--out", command: str | None = None) 
         raise ConfigError(f"{option}: {str(out)!r} exists and is not a folder")
     if command is not None and out.is_dir():
         for other, names in SIGNATURE_FILES.items():
-            found = [n for n in names if other != command and (out / n).exists()]
+            own = SIGNATURE_FILES.get(command, ())
+            found = [n for n in names if other != command and n not in own and (out / n).exists()]
             if found:
                 raise ConfigError(
                     f"{option}: {str(out)!r} holds the outputs of 'fedplumbing {other}' "
