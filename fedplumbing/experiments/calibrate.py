@@ -327,7 +327,7 @@ def evaluate(
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        from fedplumbing.experiments.sweep import ignore_ctrl_c
+        from fedplumbing.experiments.pool_workers import ignore_ctrl_c
 
         with ProcessPoolExecutor(min(workers, len(jobs)), initializer=ignore_ctrl_c) as ex:
             sims = list(ex.map(_run_moments, jobs))

@@ -46,6 +46,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from fedplumbing.experiments import results
+from fedplumbing.experiments.pool_workers import ignore_ctrl_c
 from fedplumbing.experiments.sampling import RunPoint, n_runs, plan_runs, run_seed
 from fedplumbing.experiments.spec import SpecError, SweepSpec, load_spec
 
@@ -444,15 +445,6 @@ def _quiet_dask_shutdown() -> None:
     """Silence this process's Dask and Tornado logs: the sweep was interrupted on purpose."""
     for name in _SHUTDOWN_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-
-
-def ignore_ctrl_c() -> None:
-    """Make this (worker) process ignore Ctrl-C: the driver handles it and stops the pool.
-
-    Without it, Ctrl-C in a terminal reaches every process of the group, and each idle
-    pool worker printed its own KeyboardInterrupt traceback.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
