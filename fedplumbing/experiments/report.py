@@ -157,7 +157,8 @@ def _header(manifest: dict, params: list[str]) -> str:
     return (
         f"sweep {manifest.get('spec_hash', '?')}: scenario {spec['scenario']}, sampler "
         f"{spec['sampler']}, {len(params)} parameter(s) ({desc or 'none'}), "
-        f"{manifest['n_points']} points x {spec['seeds']} seeds = {manifest['n_runs']} runs"
+        f"{_count(manifest['n_points'], 'point')} x {_count(spec['seeds'], 'seed')} = "
+        f"{_count(manifest['n_runs'], 'run')}"
     )
 
 
@@ -252,6 +253,11 @@ def plot_heatmap(
     ax.set_title(f"{metric}: mean over {over}", fontsize=10)
     fig.savefig(path, dpi=120)
     return path
+
+
+def _count(n: object, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1 ("1 seed", "3 seeds")."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _with_unit(name: str, unit: str) -> str:

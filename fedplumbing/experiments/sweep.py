@@ -201,7 +201,7 @@ class SweepSummary:
         if not self.complete:
             lines.append("  rerun the same command to finish the missing runs")
         if self.previously_failed:
-            lines.append("  rerun with --retry-failed (retry_failed=True) to retry failed runs")
+            lines.append("  rerun with --retry-failed to retry failed runs")
         return "\n".join(lines)
 
     def __str__(self) -> str:
