@@ -135,6 +135,7 @@ def report(
                 others=params[2:],
                 x_values=values[params[0]],
                 y_values=values[params[1]],
+                finished=frame,
             )
             figures.append(path)
         else:
@@ -189,6 +190,7 @@ def plot_heatmap(
     others: list[str] | None = None,
     x_values: list | None = None,
     y_values: list | None = None,
+    finished: pd.DataFrame | None = None,
 ) -> Path:
     """Write a heat map of ``metric`` (mean over seeds) over parameters ``x`` and ``y``.
 
@@ -202,6 +204,8 @@ def plot_heatmap(
         others: Further swept parameters, averaged over (named in the title).
         x_values: Grid values of ``x``, so that points without ok runs show as empty cells.
         y_values: Grid values of ``y``, likewise.
+        finished: Every finished run, ok or failed: an empty cell reads "failed" when its
+            runs failed and "not run" when none has finished yet (a partial sweep).
 
     Returns:
         ``path``.
@@ -237,8 +241,15 @@ def plot_heatmap(
         ax.set_ylabel(_with_unit(y, setting_unit(y)))
         if grid.size <= MAX_ANNOTATED_CELLS:
             values = grid.to_numpy(float)
+            done = set(zip(finished[x], finished[y], strict=True)) if finished is not None else None
             for (i, j), v in np.ndenumerate(values):
-                text = f"{v:.3g}" if np.isfinite(v) else "no ok run"
+                if np.isfinite(v):
+                    text = f"{v:.3g}"
+                elif done is None:
+                    text = "no ok run"
+                else:
+                    ran = (grid.columns[j], grid.index[i]) in done
+                    text = "failed" if ran else "not run"
                 ax.text(
                     j,
                     i,

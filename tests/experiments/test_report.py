@@ -113,3 +113,24 @@ def test_sweep_files_are_readable_by_others_as_the_umask_allows(tmp_path):
     os.umask(umask)
     for p in files:
         assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask, p
+
+
+def test_heatmap_cells_say_whether_their_runs_failed_or_have_not_run(tmp_path, monkeypatch):
+    """A partial sweep's cells that had not run yet read "no ok run", as failed ones did."""
+    from fedplumbing.experiments import report as report_module
+
+    figures = []
+
+    class Kept(report_module.Figure):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            figures.append(self)
+
+    monkeypatch.setattr(report_module, "Figure", Kept)
+    out = tmp_path / "out"
+    # points are ordered lclor x cap (3 x 2), 2 seeds each: runs 0-7 are lclor 0.5 and 1.0
+    # (ok), 8-9 lclor 1.5 at cap 0 (failed: fail_above 1.2); lclor 1.5 at cap 60 not run
+    run_sweep(make_spec(GRID), out, workers=1, progress=False, run_fn=fake_run, run_ids=range(10))
+    report(out)
+    texts = {t.get_text() for t in figures[-1].axes[0].texts}
+    assert {"failed", "not run"} <= texts and "no ok run" not in texts
