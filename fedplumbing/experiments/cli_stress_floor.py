@@ -116,6 +116,29 @@ def parse_float(
 STRESS_FLOOR_SETS = ("fed.qt_end",)
 
 
+#: `StressSettings` fields and the options that set them, for messages.
+_OPTIONS = {
+    name: "--" + name.replace("_", "-")
+    for name in (
+        "seeds",
+        "window_days",
+        "ladder",
+        "steps",
+        "threshold_bp",
+        "quantile",
+        "series",
+        "pass_share",
+        "max_qt_months",
+    )
+}
+
+
+def _as_option(message: str) -> str:
+    """A settings message that names its field as the option a user typed."""
+    field, sep, rest = message.partition(": ")
+    return f"{_OPTIONS[field]}: {rest}" if sep and field in _OPTIONS else message
+
+
 def settings_from_args(args: argparse.Namespace):
     """Build validated-ready `StressSettings` from the options (raises ConfigError)."""
     from fedplumbing.experiments.stress_floor import FAST, StressSettings
@@ -203,7 +226,7 @@ def cmd_stress_floor(args: argparse.Namespace) -> int:
             **kwargs,
         )
     except StressError as exc:
-        raise CommandError(f"stress-floor: {exc}") from None
+        raise CommandError(f"stress-floor: {_as_option(str(exc))}") from None
     paths = write_outputs(result, out)
     print(result.format())
     print(f"wrote {', '.join(str(p) for p in paths.values())}")

@@ -631,7 +631,7 @@ def markdown_table(result: StressResult) -> str:
         ),
         f"- test: quantile {s.quantile:g} of daily `{s.series}` over a {s.window_days}-business-day"
         f" window after the QT end <= {s.threshold_bp:g} bp, in at least {s.pass_share:.0%} of "
-        f"{s.seeds} seeds",
+        f"{s.seeds} seed{'' if s.seeds == 1 else 's'}",
         f"- search: ladder of {s.ladder} QT lengths from 0 to {s.max_qt_months:g} months, then "
         f"{s.steps} bisection steps per seed",
         "",
@@ -753,7 +753,7 @@ def plot_floor(result: StressResult):
     ax.set_ylabel(f"q{s.quantile:g} of daily {s.series} (bp)")
     ax.set_title(
         f"Reserve floor, {s.scenario}: {s.window_days}-day windows with tax dates and "
-        f"quarter-ends, {s.seeds} seeds",
+        f"quarter-ends, {s.seeds} seed{'' if s.seeds == 1 else 's'}",
         fontsize=9,
     )
     ax.legend(fontsize=7, loc="lower left")

@@ -153,7 +153,7 @@ def test_report_errors(tmp_path, capsys):
         (["--threshold-bp", "abc"], "--threshold-bp: expected a number"),
         (["--quantile", "0"], "--quantile"),
         (["--seeds", "0"], "--seeds"),
-        (["--window-days", "10"], "window_days: must be an integer >= 63"),
+        (["--window-days", "10"], "stress-floor: --window-days: must be an integer >= 63"),
         (["nosuch"], "neither a built-in scenario"),
         (["--set", "fed.nope=1"], "unknown setting 'fed.nope'"),
         (["--quantile", "nan"], "allowed: 0 < q <= 1"),
