@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from fedplumbing.agents.bank import positions_numpy
 from fedplumbing.agents.base import Population
 from fedplumbing.sim import markets
 from fedplumbing.sim.ledger import Ledger, Leg, add_legs
@@ -85,11 +86,6 @@ class Payments:
             + [np.asarray(pop.custodian, dtype=np.int64) for pop in nonbanks]
         )
         self._custodian_counts = np.array(self._n_custodians, dtype=np.int64)
-        # the clients' rows, in the order of `_custodians`
-        self._client_rows = np.concatenate(
-            [np.zeros(0, dtype=np.int64)]
-            + [np.arange(pop.rows.start, pop.rows.stop, dtype=np.int64) for pop in nonbanks]
-        )
         #: Where the banks' clients sit, for `bank.positions_kernel`: each population's first
         #: row and size, every client's custodian, and the number of custodian banks.
         self.client_layout = (
@@ -133,12 +129,17 @@ class Payments:
         """
         if self._weights is None:
             balances = self.ledger.balances if balances is None else balances
-            clients = np.bincount(
-                self._custodians,
-                weights=balances[self._client_rows, self._dep_a],
-                minlength=self.banks.size,
+            # deposits owed less the clients' deposits held, as a bank's reserve position
+            # is its reserves less them
+            own = positions_numpy(
+                balances,
+                self._dep_a,
+                self._dep_l,
+                self.banks.rows.start,
+                self.banks.size,
+                *self.client_layout,
             )
-            dep = np.maximum(balances[self.banks.rows, self._dep_l] - clients, 0.0)
+            dep = np.maximum(own, 0.0)
             total = dep.sum()
             self._weights = (
                 dep / total if total > 0 else np.full(self.banks.size, 1.0 / self.banks.size)
