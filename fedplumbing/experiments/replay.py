@@ -561,10 +561,9 @@ def replay_figures(daily: pd.DataFrame, out: Path) -> dict[str, Path]:
     ax3.legend(loc="upper right", fontsize=8)
     for ax in (ax1, ax2, ax3):
         ax.grid(alpha=0.3)
-    shown = [c for c in ("sofr_spread_bp", "effr_spread_bp", "reserves", "on_rrp") if has[c]]
     fig.suptitle(
         "Replay: simulated vs actual"
-        if shown
+        if any(has[c] for c in ("sofr_spread_bp", "effr_spread_bp", "reserves", "on_rrp"))
         else "Replay: simulated (the shipped data hold no actual series for this window)"
     )
     paths["replay_vs_actual"] = save_figure(fig, out / "replay_vs_actual.png")

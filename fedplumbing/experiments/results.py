@@ -157,21 +157,17 @@ def read_manifest(out_dir: str | Path) -> dict[str, object] | None:
         raise ValueError(f"{path}: not a sweep manifest (invalid JSON: {exc})") from None
     if not isinstance(manifest, dict):
         raise ValueError(f"{path}: not a sweep manifest (expected a JSON object)")
+    # what every manifest `run_sweep` has written holds (older ones lack config_hash), and
+    # what `report` reads
     spec = manifest.get("spec")
-    missing = [k for k in _MANIFEST_KEYS if k not in manifest]
     if isinstance(spec, dict):
-        missing += [f"spec.{k}" for k in _MANIFEST_SPEC_KEYS if k not in spec]
-    elif "spec" not in missing:
-        missing.append("spec (a JSON object)")
+        keys = ("sampler", "metrics", "parameters", "seeds")
+        missing = [f"spec.{k}" for k in keys if k not in spec]
+    else:
+        missing = ["spec" if spec is None else "spec (a JSON object)"]
     if missing:
         raise ValueError(f"{path}: not a sweep manifest (missing {', '.join(missing)})")
     return manifest
-
-
-#: What every manifest `run_sweep` has written holds (older ones lack config_hash), and
-#: what `report` reads.
-_MANIFEST_KEYS = ("spec",)
-_MANIFEST_SPEC_KEYS = ("sampler", "metrics", "parameters", "seeds")
 
 
 def finished_run_ids(out_dir: str | Path) -> set[int]:

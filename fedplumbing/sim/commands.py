@@ -116,8 +116,8 @@ def check_out_dir(out: Path, option: str = "--out", command: str | None = None) 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{option}: {str(out)!r} exists and is not a folder")
     if command is not None and out.is_dir():
+        own = SIGNATURE_FILES.get(command, ())
         for other, names in SIGNATURE_FILES.items():
-            own = SIGNATURE_FILES.get(command, ())
             found = [n for n in names if other != command and n not in own and (out / n).exists()]
             if found:
                 raise ConfigError(

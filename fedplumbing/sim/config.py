@@ -843,6 +843,7 @@ def load_scenario(name_or_path: str | Path | None = None) -> ScenarioConfig:
 
     """
     name = "default" if name_or_path is None else str(name_or_path)
+    own_name = None  # a file's: its stem, unless it sets `name`
     if name in scenario_names():
         text = resources.files(SCENARIO_PACKAGE).joinpath(f"{name}.toml").read_text()
         where = f"scenario '{name}'"
@@ -864,12 +865,12 @@ def load_scenario(name_or_path: str | Path | None = None) -> ScenarioConfig:
             raise ConfigError(f"{path}: not a scenario file (not UTF-8 text)") from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        where = str(path)
+        where, own_name = str(path), path.stem
     data = _read_toml(text, where)
-    if where != f"scenario '{name}'" and isinstance(data, dict):
-        # a file is named after itself unless it says otherwise (it was labelled "default"
-        # without `extends`, though it starts from the settings' own defaults then)
-        data.setdefault("name", Path(name).stem)
+    if own_name is not None:
+        # it was labelled "default" without `extends`, though it then starts from the
+        # settings' own defaults
+        data.setdefault("name", own_name)
     seen = {name}
     base = data.pop("extends", None)
     while base is not None:  # built-ins may extend built-ins that extend others
